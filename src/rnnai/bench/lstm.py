@@ -1,0 +1,132 @@
+"""`rnnai bench lstm`: forward+backward time of every LSTM variant against torch.nn.LSTM.
+
+The issue's setting: batch 32, length 100, input 32, hidden 128 and 256, one layer, float32 on the
+CPU, with torch's thread count left as the process has it (the Makefile and CI set
+OMP_NUM_THREADS=2 and OMP_WAIT_POLICY=PASSIVE). One step = forward, sum of the outputs, backward.
+
+The shared machine is noisy, so anchor and variant are timed alternately (ABAB...) and each row
+reports the medians; `speedup` = anchor time / our time (>1 = faster than torch.nn.LSTM).
+A last row times a plain per-step autograd loop of the peephole LSTM (the straightforward way to
+write a variant in PyTorch) against the same anchor, to show what the hand-written backward buys.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from rnnai.bench import BenchRow, register_bench
+from rnnai.runtime.progress import Progress
+
+BATCH, LENGTH, INPUT = 32, 100, 32
+HIDDEN_SIZES = (128, 256)
+BENCH_VARIANTS = (
+    "torch",
+    "vanilla",
+    "lstm1997",
+    "nig",
+    "nfg",
+    "nog",
+    "niaf",
+    "noaf",
+    "np",
+    "cifg",
+    "fgr",
+)
+
+
+def _step_fn(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    def step() -> None:
+        module.zero_grad(set_to_none=True)
+        y, _ = module(x)
+        y.sum().backward()
+
+    return step
+
+
+def _naive_peephole_loop(hidden: int, x: torch.Tensor) -> Callable[[], None]:
+    """Per-step autograd peephole LSTM, the way one writes it without a custom backward."""
+    gen = torch.Generator().manual_seed(0)
+    k = hidden**-0.5
+    W = ((torch.rand(4 * hidden, INPUT, generator=gen) * 2 - 1) * k).requires_grad_()
+    R = ((torch.rand(4 * hidden, hidden, generator=gen) * 2 - 1) * k).requires_grad_()
+    b = torch.zeros(4 * hidden, requires_grad=True)
+    p = torch.zeros(3, hidden, requires_grad=True)
+
+    def step() -> None:
+        T, B, _ = x.shape
+        xw = torch.addmm(b, x.reshape(T * B, INPUT), W.t()).view(T, B, 4 * hidden)
+        h = x.new_zeros(B, hidden)
+        c = x.new_zeros(B, hidden)
+        outs = []
+        for xt in xw.unbind(0):
+            a_i, a_f, a_g, a_o = torch.addmm(xt, h, R.t()).chunk(4, 1)
+            i = torch.sigmoid(a_i + p[0] * c)
+            f = torch.sigmoid(a_f + p[1] * c)
+            c = f * c + i * torch.tanh(a_g)
+            o = torch.sigmoid(a_o + p[2] * c)
+            h = o * torch.tanh(c)
+            outs.append(h)
+        torch.stack(outs).sum().backward()
+
+    return step
+
+
+def _ab_medians(
+    ours: Callable[[], None], anchor: Callable[[], None], repeats: int
+) -> tuple[float, float]:
+    """Median seconds of `ours` and `anchor`, timed alternately after one warm-up call each."""
+    ours()
+    anchor()
+    t_ours, t_anchor = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        anchor()
+        t1 = time.perf_counter()
+        ours()
+        t2 = time.perf_counter()
+        t_anchor.append(t1 - t0)
+        t_ours.append(t2 - t1)
+    return statistics.median(t_ours), statistics.median(t_anchor)
+
+
+@register_bench("lstm")
+def bench_lstm(quick: bool, progress: Progress) -> list[BenchRow]:
+    """Time fwd+bwd of each variant against torch.nn.LSTM (same process, alternating)."""
+    from rnnai.nn.lstm import LSTM
+
+    repeats = 5 if quick else 15
+    rows: list[BenchRow] = []
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(LENGTH, BATCH, INPUT, generator=gen)
+    with progress.task(len(HIDDEN_SIZES) * (len(BENCH_VARIANTS) + 1), "lstm fwd+bwd") as task:
+        for hidden in HIDDEN_SIZES:
+            torch.manual_seed(0)
+            anchor_mod = torch.nn.LSTM(INPUT, hidden)
+            anchor = _step_fn(anchor_mod, x)
+            for name in BENCH_VARIANTS:
+                ours = _step_fn(LSTM(INPUT, hidden, variant=name), x)
+                t_ours, t_anchor = _ab_medians(ours, anchor, repeats)
+                rows.append(
+                    BenchRow.compare(
+                        f"lstm {name} fwd+bwd B={BATCH} T={LENGTH} I={INPUT} H={hidden}",
+                        t_ours * 1e3,
+                        t_anchor * 1e3,
+                        "ms",
+                    )
+                )
+                task.advance()
+            t_ours, t_anchor = _ab_medians(_naive_peephole_loop(hidden, x), anchor, repeats)
+            rows.append(
+                BenchRow.compare(
+                    f"reference: per-step autograd peephole loop H={hidden}",
+                    t_ours * 1e3,
+                    t_anchor * 1e3,
+                    "ms",
+                )
+            )
+            task.advance()
+    return rows

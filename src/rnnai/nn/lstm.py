@@ -1,0 +1,807 @@
+"""The LSTM family as PyTorch modules: 1997 LSTM, forget gates, peepholes, Greff's variants.
+
+Papers (read this module beside them):
+
+* S. Hochreiter & J. Schmidhuber, "Long Short-Term Memory", Neural Computation 9(8):1735-1780,
+  1997. Input and output gates, a constant error carousel (CEC), no forget gate; squashing
+  functions g(x) = 4 sigma(x) - 2 on the cell input and h(x) = 2 sigma(x) - 1 on the cell output;
+  the gradient is truncated so that errors arriving at the net inputs of cells and gates are not
+  propagated back in time through the recurrent connections (only the CEC carries error back).
+* F. Gers, J. Schmidhuber & F. Cummins, "Learning to Forget: Continual Prediction with LSTM",
+  Neural Computation 12(10):2451-2471, 2000. The forget gate f scales the CEC's self-connection.
+* F. Gers, N. Schraudolph & J. Schmidhuber, "Learning Precise Timing with LSTM Recurrent
+  Networks", JMLR 3:115-143, 2002. Peephole connections from the cell state to the gates.
+* K. Greff, R. K. Srivastava, J. Koutnik, B. R. Steunebrink & J. Schmidhuber, "LSTM: A Search
+  Space Odyssey", IEEE TNNLS 28(10):2222-2232, 2017 (arXiv:1503.04069, 2015). The "vanilla" LSTM
+  (forget gate and peepholes) and eight variants: NIG, NFG, NOG, NIAF, NOAF, NP, CIFG, FGR.
+
+One time step of the general cell (Greff's notation; x^t input, y^{t-1} previous output, c cell
+state, p peephole weight vectors, W input weights, R recurrent weights, b biases)::
+
+    z-bar = W_z x + R_z y^{t-1} + b_z              z = g(z-bar)         block input    (Eq. 1)
+    i-bar = W_i x + R_i y^{t-1} + p_i . c^{t-1} + b_i    i = sigma(i-bar)  input gate     (Eq. 2)
+    f-bar = W_f x + R_f y^{t-1} + p_f . c^{t-1} + b_f    f = sigma(f-bar)  forget gate    (Eq. 3)
+    c^t   = z . i + c^{t-1} . f                                             cell           (Eq. 4)
+    o-bar = W_o x + R_o y^{t-1} + p_o . c^t + b_o        o = sigma(o-bar)  output gate    (Eq. 5)
+    y^t   = h(c^t) . o                                                      block output   (Eq. 6)
+
+The variants change one piece each: NIG i = 1, NFG f = 1, NOG o = 1, NIAF g = identity,
+NOAF h = identity, NP no peepholes, CIFG f = 1 - i, FGR adds R_gg . [i, f, o]^{t-1} to the gate
+pre-activations (full gate recurrence). The 1997 LSTM is NFG + NP with the 1997 squashing
+functions; torch.nn.LSTM is NP (Gers 2000 without peepholes).
+
+Speed. Where the configuration is exactly torch.nn.LSTM's math (`variant="torch"`), the module runs
+on torch's fused kernel (`torch._VF.lstm`, what `nn.LSTM` itself calls). Every other variant runs on
+`_Recurrence`, a custom autograd function: the input projections of all time steps are one matrix
+product, the per-step loop does only the recurrent product and a handful of in-place element-wise
+ops into preallocated buffers, and the backward pass is written by hand (BPTT) with the weight
+gradients computed after the loop as single large matrix products (as cuDNN does). This keeps every
+variant within a small factor of the fused kernel; `rnnai bench lstm` measures it.
+
+Deviations: none in the math. Two biases per gate (`bias_ih`, `bias_hh`) are kept for every variant
+so that `nn.LSTM` state dicts load directly; their sum is the paper's single bias.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+__all__ = [
+    "ACTIVATIONS",
+    "LSTM",
+    "LSTMVariant",
+    "VARIANTS",
+    "get_variant",
+]
+
+# --------------------------------------------------------------------------------------------
+# Squashing functions. Each is alpha * tanh(beta * x); the derivative is written from the output
+# y so that the backward pass needs only what the forward pass stored:
+#   d/dx alpha tanh(beta x) = alpha beta (1 - (y / alpha)^2).
+# The 1997 paper's g(x) = 4 sigma(x) - 2 = 2 tanh(x / 2) and h(x) = 2 sigma(x) - 1 = tanh(x / 2).
+# --------------------------------------------------------------------------------------------
+
+ACTIVATIONS: dict[str, tuple[float, float] | None] = {
+    "tanh": (1.0, 1.0),
+    "identity": None,
+    "g1997": (2.0, 0.5),  # 4 sigma(x) - 2, range [-2, 2] (1997 cell input squashing g)
+    "h1997": (1.0, 0.5),  # 2 sigma(x) - 1, range [-1, 1] (1997 cell output squashing h)
+}
+
+
+def _act(x: Tensor, name: str, out: Tensor | None = None) -> Tensor:
+    """Apply squashing function `name` (see ACTIVATIONS), optionally into `out`."""
+    ab = ACTIVATIONS[name]
+    if ab is None:
+        if out is None:
+            return x
+        return out.copy_(x)
+    alpha, beta = ab
+    if alpha == 1.0 and beta == 1.0:
+        return torch.tanh(x, out=out) if out is not None else torch.tanh(x)
+    y = torch.tanh(x * beta, out=out) if out is not None else torch.tanh(x * beta)
+    return y.mul_(alpha)
+
+
+def _act_grad(y: Tensor, name: str) -> Tensor | None:
+    """Derivative of squashing function `name` at the point whose output is `y` (None: 1)."""
+    ab = ACTIVATIONS[name]
+    if ab is None:
+        return None
+    alpha, beta = ab
+    if alpha == 1.0:
+        d = 1.0 - y * y
+    else:
+        d = 1.0 - (y / alpha) ** 2
+    return d.mul_(alpha * beta) if alpha * beta != 1.0 else d
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LSTMVariant:
+    """Which pieces of the LSTM block are present, and how gradients flow.
+
+    The default is Greff et al.'s "vanilla" LSTM (forget gate and peepholes).
+    """
+
+    input_gate: bool = True
+    """Input gate i (False: i = 1, Greff's NIG)."""
+    forget_gate: bool = True
+    """Forget gate f (False: f = 1, the 1997 LSTM and Greff's NFG)."""
+    output_gate: bool = True
+    """Output gate o (False: o = 1, Greff's NOG)."""
+    peepholes: bool = True
+    """Peephole weights from the cell state to the gates (Gers et al. 2002; False: Greff's NP)."""
+    coupled_input_forget: bool = False
+    """CIFG: f = 1 - i (needs input_gate=True and forget_gate=False: f has no weights)."""
+    full_gate_recurrence: bool = False
+    """FGR: the gates also receive the previous step's gate activations [i, f, o]."""
+    input_activation: str = "tanh"
+    """Cell input squashing g: "tanh", "identity" (NIAF) or "g1997" (4 sigma - 2)."""
+    output_activation: str = "tanh"
+    """Cell output squashing h: "tanh", "identity" (NOAF) or "h1997" (2 sigma - 1)."""
+    truncate_gradient: bool = False
+    """1997 truncated gradient: no error flows back in time through the recurrent weights R
+    (only through the cell state); the gradients of R themselves are still computed."""
+
+    def __post_init__(self) -> None:
+        for field in ("input_activation", "output_activation"):
+            value = getattr(self, field)
+            if value not in ACTIVATIONS:
+                raise ValueError(
+                    f"unknown {field} {value!r}; expected one of {sorted(ACTIVATIONS)}"
+                )
+        if self.coupled_input_forget and not (self.input_gate and not self.forget_gate):
+            raise ValueError(
+                "coupled_input_forget (CIFG) computes f = 1 - i: it needs input_gate=True and "
+                "forget_gate=False"
+            )
+        if self.full_gate_recurrence and not self.sigmoid_gates:
+            raise ValueError("full_gate_recurrence needs at least one gate")
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """Pre-activation blocks with weights, in torch.nn.LSTM's order (i, f, g, o)."""
+        names = []
+        if self.input_gate:
+            names.append("i")
+        if self.forget_gate:
+            names.append("f")
+        names.append("g")
+        if self.output_gate:
+            names.append("o")
+        return tuple(names)
+
+    @property
+    def sigmoid_gates(self) -> tuple[str, ...]:
+        """The gates (i, f, o) that have weights."""
+        return tuple(g for g in self.gates if g != "g")
+
+    @property
+    def peephole_gates(self) -> tuple[str, ...]:
+        """The gates that get a peephole weight vector."""
+        return self.sigmoid_gates if self.peepholes else ()
+
+    @property
+    def is_torch_lstm(self) -> bool:
+        """True when the math is exactly torch.nn.LSTM's (then the fused kernel runs)."""
+        return self == VARIANTS["torch"]
+
+
+VARIANTS: dict[str, LSTMVariant] = {
+    # Greff et al. (2015): vanilla = forget gate + peepholes, and the eight one-change variants.
+    "vanilla": LSTMVariant(),
+    "nig": LSTMVariant(input_gate=False),
+    "nfg": LSTMVariant(forget_gate=False),
+    "nog": LSTMVariant(output_gate=False),
+    "niaf": LSTMVariant(input_activation="identity"),
+    "noaf": LSTMVariant(output_activation="identity"),
+    "np": LSTMVariant(peepholes=False),
+    "cifg": LSTMVariant(forget_gate=False, coupled_input_forget=True),
+    "fgr": LSTMVariant(full_gate_recurrence=True),
+    # The historical line.
+    "lstm1997": LSTMVariant(
+        forget_gate=False,
+        peepholes=False,
+        input_activation="g1997",
+        output_activation="h1997",
+        truncate_gradient=True,
+    ),
+    "lstm1997_full_gradient": LSTMVariant(
+        forget_gate=False,
+        peepholes=False,
+        input_activation="g1997",
+        output_activation="h1997",
+    ),
+    "gers2000": LSTMVariant(peepholes=False),  # forget gate, no peepholes
+    "gers2002": LSTMVariant(),  # forget gate and peepholes (= Greff's vanilla)
+    "torch": LSTMVariant(peepholes=False),  # torch.nn.LSTM's math (fused kernel)
+}
+"""Named presets. `torch`, `gers2000` and `np` are the same math (and all run fused)."""
+
+
+def get_variant(variant: str | LSTMVariant) -> LSTMVariant:
+    """Resolve a preset name (case-insensitive) or pass an `LSTMVariant` through."""
+    if isinstance(variant, LSTMVariant):
+        return variant
+    if not isinstance(variant, str):
+        raise TypeError(f"variant must be a str or LSTMVariant, got {type(variant).__name__}")
+    key = variant.lower()
+    if key not in VARIANTS:
+        raise ValueError(f"unknown LSTM variant {variant!r}; expected one of {sorted(VARIANTS)}")
+    return VARIANTS[key]
+
+
+# --------------------------------------------------------------------------------------------
+# The recurrence of one layer in one direction, with a hand-written backward pass (BPTT).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Static facts of a layer that the recurrence needs (derived once from the variant)."""
+
+    variant: LSTMVariant
+    hidden: int
+    slices: dict[str, slice]  # gate name -> columns of the (G*H) pre-activation
+    sig_slice: slice | None  # columns of the leading contiguous sigmoid gates before g (i, f)
+
+    @staticmethod
+    def make(variant: LSTMVariant, hidden: int) -> _Plan:
+        slices = {g: slice(k * hidden, (k + 1) * hidden) for k, g in enumerate(variant.gates)}
+        lead = [g for g in variant.gates if g in ("i", "f")]
+        sig = slice(0, len(lead) * hidden) if lead else None
+        return _Plan(variant, hidden, slices, sig)
+
+
+class _Recurrence(torch.autograd.Function):
+    """LSTM recurrence over T steps given the input projections xw = W x + b.
+
+    Inputs: xw (T, B, G*H), h0 (B, H), c0 (B, H), R (G*H, H), P (n_peep, H) or empty,
+    Rg (S*H, S*H) or empty (FGR; S = number of sigmoid gates), batch_sizes (list of T ints,
+    non-increasing: rows [0, batch_sizes[t]) are active at step t; rows are sorted by length).
+    Outputs: y (T, B, H) (zero where a row is inactive), y_last (B, H), c_last (B, H).
+    """
+
+    @staticmethod
+    def forward(ctx, xw, h0, c0, R, P, Rg, lengths, batch_sizes, plan):  # type: ignore[override]
+        v: LSTMVariant = plan.variant
+        T, B, GH = xw.shape  # (T, B, G*H)
+        H = plan.hidden
+        s = plan.slices
+        opts = dict(dtype=xw.dtype, device=xw.device)
+        # Rows past their sequence's end stay zero (the backward pass sums over every row), so
+        # the buffers need zero-filling only when the batch has padding.
+        alloc = torch.empty if batch_sizes[-1] == B else torch.zeros
+        Y = alloc(T + 1, B, H, **opts)  # Y[t+1] = y^t, Y[0] = y^{-1}   (T+1, B, H)
+        C = alloc(T + 1, B, H, **opts)  # C[t+1] = c^t                  (T+1, B, H)
+        A = alloc(T, B, GH, **opts)  # activated gates / block input  (T, B, G*H)
+        HC = alloc(T, B, H, **opts) if v.output_gate else None  # h(c^t)
+        Y[0] = h0
+        C[0] = c0
+        peep = {g: P[k] for k, g in enumerate(v.peephole_gates)}
+        n_if = sum(g in peep for g in ("i", "f"))
+        peep_if = P[:n_if] if n_if else None  # (n_if, H): peepholes of i and f (first in P)
+        sig_names = v.sigmoid_gates
+        Rt = R.t()
+        Rgt = Rg.t() if v.full_gate_recurrence else None
+        for t in range(T):
+            n = batch_sizes[t]
+            y_prev, c_prev = Y[t, :n], C[t, :n]
+            a = torch.addmm(xw[t, :n], y_prev, Rt)  # pre-activations  (n, G*H)
+            if Rgt is not None and t > 0:  # FGR: gates see [i, f, o]^{t-1}
+                g_prev = torch.cat([A[t - 1, :n, s[g]] for g in sig_names], dim=1)
+                fgr = torch.mm(g_prev, Rgt)
+                for k, g in enumerate(sig_names):
+                    a[:, s[g]] += fgr[:, k * H : (k + 1) * H]
+            if peep_if is not None:  # Eqs. 2-3 peepholes p . c^{t-1}, i and f in one op
+                a[:, plan.sig_slice].view(n, -1, H).addcmul_(c_prev.unsqueeze(1), peep_if)
+            if plan.sig_slice is not None:
+                torch.sigmoid(a[:, plan.sig_slice], out=A[t, :n, plan.sig_slice])  # Eqs. 2-3
+            z = _act(a[:, s["g"]], v.input_activation, out=A[t, :n, s["g"]])  # Eq. 1
+            c = C[t + 1, :n]
+            if v.input_gate:
+                torch.mul(A[t, :n, s["i"]], z, out=c)  # Eq. 4: z . i
+            else:
+                c.copy_(z)
+            if v.forget_gate:
+                c.addcmul_(A[t, :n, s["f"]], c_prev)  # Eq. 4: + c^{t-1} . f
+            elif v.coupled_input_forget:
+                c.add_(c_prev).addcmul_(A[t, :n, s["i"]], c_prev, value=-1.0)  # f = 1 - i
+            else:
+                c.add_(c_prev)  # f = 1 (CEC)
+            y = Y[t + 1, :n]
+            if v.output_gate:
+                if "o" in peep:
+                    a[:, s["o"]].addcmul_(c, peep["o"])  # Eq. 5 peephole: p_o . c^t
+                o = torch.sigmoid(a[:, s["o"]], out=A[t, :n, s["o"]])  # Eq. 5
+                hc = _act(c, v.output_activation, out=HC[t, :n])
+                torch.mul(o, hc, out=y)  # Eq. 6
+            else:
+                _act(c, v.output_activation, out=y)  # Eq. 6 with o = 1
+        # Final state of each row: the step of its last element.
+        rows = torch.arange(B, device=xw.device)
+        y_last = Y[lengths, rows]
+        c_last = C[lengths, rows]
+        ctx.save_for_backward(R, P, Rg, Y, C, A, HC if HC is not None else torch.empty(0), lengths)
+        ctx.batch_sizes = batch_sizes
+        ctx.plan = plan
+        return Y[1:], y_last, c_last
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dY, dy_last, dc_last):  # type: ignore[override]
+        R, P, Rg, Y, C, A, HC, lengths = ctx.saved_tensors
+        plan: _Plan = ctx.plan
+        v = plan.variant
+        batch_sizes = ctx.batch_sizes
+        s = plan.slices
+        H = plan.hidden
+        T1, B, _ = Y.shape
+        T = T1 - 1
+        GH = A.shape[2]
+        dY = dY if dY is not None else torch.zeros_like(Y[1:])
+
+        # ---- Quantities of every step at once (one big element-wise op each, not T small ones).
+        # Derivatives of the gate nonlinearities, written from their outputs.
+        def dsig(g: str) -> Tensor:
+            a = A[..., s[g]]
+            return a * (1.0 - a)
+
+        Cprev, Ccur = C[:-1], C[1:]  # c^{t-1}, c^t   (T, B, H)
+        i = A[..., s["i"]] if v.input_gate else None
+        f = A[..., s["f"]] if v.forget_gate else None
+        z = A[..., s["g"]]
+        dz = _act_grad(z, v.input_activation)  # g'(z-bar), None = 1
+        # dL/dc^t gets dL/dy^t times Kc = o . h'(c^t).
+        if v.output_gate:
+            o = A[..., s["o"]]
+            dh = _act_grad(HC, v.output_activation)
+            Kc = o if dh is None else o * dh
+            Ko = HC * dsig("o")  # dL/do-bar = dL/dy . h(c) . o (1 - o)
+        else:
+            dh = _act_grad(_act(Ccur, v.output_activation), v.output_activation)
+            Kc = dh  # None = 1
+            Ko = None
+        # dL/d(i,f,g)-bar = dL/dc^t times K (stacked in gate order, o excluded).
+        m = len(v.gates) - int(v.output_gate)
+        K = torch.empty(T, B, m, H, dtype=A.dtype, device=A.device)  # (T, B, m, H)
+        for j, g in enumerate(v.gates[:m]):
+            if g == "i":
+                src = z - Cprev if v.coupled_input_forget else z  # dc/di = z (- c^{t-1} for CIFG)
+                torch.mul(src, dsig("i"), out=K[:, :, j])
+            elif g == "f":
+                torch.mul(Cprev, dsig("f"), out=K[:, :, j])  # dc/df = c^{t-1}
+            elif i is None:  # g, NIG: dc/dz = 1
+                K[:, :, j] = 1.0 if dz is None else dz
+            else:  # g: dc/dz = i
+                torch.mul(i, dz, out=K[:, :, j]) if dz is not None else K[:, :, j].copy_(i)
+        # dL/dc^{t-1} = dL/dc^t . Fm (+ peephole terms).
+        if v.forget_gate:
+            Fm = f
+        elif v.coupled_input_forget:
+            Fm = 1.0 - i
+        else:
+            Fm = None
+        Dsig = None
+        if v.full_gate_recurrence:  # FGR needs the bare derivatives of i, f (o is in Ko)
+            Dsig = {g: dsig(g) for g in v.sigmoid_gates}
+        peep = {g: P[k] for k, g in enumerate(v.peephole_gates)}
+
+        # ---- The backward loop over time.
+        alloc = torch.empty if batch_sizes[-1] == B else torch.zeros
+        dA = alloc(T, B, GH, dtype=A.dtype, device=A.device)  # dL/d pre-activations
+        dy_rec = (
+            dy_last.clone()
+            if dy_last is not None
+            else torch.zeros(B, H, dtype=A.dtype, device=A.device)
+        )
+        dc_rec = (
+            dc_last.clone()
+            if dc_last is not None
+            else torch.zeros(B, H, dtype=A.dtype, device=A.device)
+        )
+        sig_names = v.sigmoid_gates
+        carry = None  # FGR: dL/d[i, f, o]^t arriving from step t+1
+        carry_buf = A.new_zeros(B, len(sig_names) * H) if v.full_gate_recurrence else None
+        for t in range(T - 1, -1, -1):
+            n = batch_sizes[t]
+            dy = dY[t, :n] + dy_rec[:n]  # dL/dy^t
+            dAt = dA[t, :n]
+            if Kc is None:
+                dc = dc_rec[:n] + dy
+            else:
+                dc = torch.addcmul(dc_rec[:n], dy, Kc[t, :n])  # Eq. 6 -> c^t
+            if v.output_gate:
+                da_o = dAt[:, s["o"]]
+                torch.mul(dy, Ko[t, :n], out=da_o)  # Eq. 5
+                if carry is not None:
+                    da_o.addcmul_(carry["o"][:n], A[t, :n, s["o"]] * (1.0 - A[t, :n, s["o"]]))
+                if "o" in peep:
+                    dc.addcmul_(da_o, peep["o"])  # o-bar depends on c^t
+            # Eq. 4 -> i, f, z pre-activations (one op for all of them).
+            torch.mul(dc.unsqueeze(1), K[t, :n], out=dAt[:, : m * H].view(n, m, H))
+            if carry is not None:
+                for g in ("i", "f"):
+                    if g in carry:
+                        dAt[:, s[g]].addcmul_(carry[g][:n], Dsig[g][t, :n])
+            # dL/dc^{t-1}
+            if Fm is None:
+                dc_rec[:n] = dc
+            else:
+                torch.mul(dc, Fm[t, :n], out=dc_rec[:n])
+            for g in ("i", "f"):
+                if g in peep:
+                    dc_rec[:n].addcmul_(dAt[:, s[g]], peep[g])
+            # dL/dy^{t-1} through R (cut in the 1997 truncated gradient).
+            if not v.truncate_gradient:
+                torch.mm(dAt, R, out=dy_rec[:n])
+            else:
+                dy_rec[:n] = 0.0
+            if v.full_gate_recurrence and t > 0 and not v.truncate_gradient:
+                # dL/d[i, f, o]^{t-1} through R_gg; rows that end at t-1 get none.
+                carry_buf.zero_()
+                torch.mm(torch.cat([dAt[:, s[g]] for g in sig_names], dim=1), Rg, out=carry_buf[:n])
+                carry = {g: carry_buf[:, k * H : (k + 1) * H] for k, g in enumerate(sig_names)}
+
+        # ---- Weight gradients: one large product each.
+        dA2 = dA.view(T * B, GH)  # (T*B, G*H)
+        dR = dA2.t().mm(Y[:-1].reshape(T * B, H))  # sum_t da^t y^{t-1 T}   (G*H, H)
+        dP = torch.zeros_like(P)
+        for k, g in enumerate(v.peephole_gates):
+            src = Ccur if g == "o" else Cprev
+            dP[k] = (dA[..., s[g]] * src).sum(dim=(0, 1))
+        dRg = torch.zeros_like(Rg)
+        if v.full_gate_recurrence and T > 1:
+            Gs = torch.cat([A[:-1, :, s[g]] for g in sig_names], dim=2)  # [i,f,o]^{t-1}
+            dGs = torch.cat([dA[1:, :, s[g]] for g in sig_names], dim=2)
+            S = Gs.shape[2]
+            dRg = dGs.reshape(-1, S).t().mm(Gs.reshape(-1, S))
+        return dA, dy_rec, dc_rec, dR, dP, dRg, None, None, None
+
+
+# --------------------------------------------------------------------------------------------
+# The module
+# --------------------------------------------------------------------------------------------
+
+
+class LSTM(nn.Module):
+    r"""Multi-layer LSTM of any variant, a drop-in for :class:`torch.nn.LSTM`.
+
+    Args:
+        input_size: features of the input x (H_in).
+        hidden_size: memory blocks (cells) per layer and direction (H).
+        num_layers: stacked layers.
+        bias: whether the pre-activations have biases.
+        batch_first: inputs and outputs are (N, L, H) instead of (L, N, H).
+        dropout: dropout on the outputs of every layer but the last (as nn.LSTM).
+        bidirectional: run a second recurrence backwards in time and concatenate.
+        variant: a preset name from :data:`VARIANTS` ("vanilla", "lstm1997", "cifg", ...) or an
+            :class:`LSTMVariant`.
+
+    Inputs: ``input, (h_0, c_0)``, optional ``lengths``
+        * input: (L, N, H_in), (N, L, H_in) if batch_first, (L, H_in) unbatched, or a
+          PackedSequence.
+        * h_0, c_0: (D * num_layers, N, H) (or (D * num_layers, H) unbatched); zeros if omitted.
+        * lengths: (N,) true lengths of a padded batch (1 <= length <= L); padded steps give zero
+          outputs and the final state is taken at each sequence's last element.
+
+    Outputs: ``output, (h_n, c_n)`` as :class:`torch.nn.LSTM`; output is (L, N, D * H) (or
+    batch-first), a PackedSequence for packed input.
+
+    Parameters per layer k and direction (suffix "_reverse"): ``weight_ih_l{k}`` (G*H, H_in_k),
+    ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G*H), with G the number of
+    blocks among (i, f, g, o) in that order; ``weight_peep_l{k}`` (number of peephole gates, H);
+    ``weight_gg_l{k}`` (S*H, S*H) for FGR (S = number of gates among i, f, o).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        variant: str | LSTMVariant = "vanilla",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.variant = get_variant(variant)
+        self._plan = _Plan.make(self.variant, hidden_size)
+        v = self.variant
+        G = len(v.gates)
+        S = len(v.sigmoid_gates)
+        npeep = len(v.peephole_gates)
+        factory = {"device": device, "dtype": dtype}
+        self._suffixes = ["", "_reverse"] if bidirectional else [""]
+        self._flat_names: list[str] = []
+        for layer in range(num_layers):
+            in_k = input_size if layer == 0 else hidden_size * len(self._suffixes)
+            for sfx in self._suffixes:
+                names = [f"weight_ih_l{layer}{sfx}", f"weight_hh_l{layer}{sfx}"]
+                self.register_parameter(
+                    names[0], nn.Parameter(torch.empty(G * hidden_size, in_k, **factory))
+                )
+                self.register_parameter(
+                    names[1], nn.Parameter(torch.empty(G * hidden_size, hidden_size, **factory))
+                )
+                if bias:
+                    names += [f"bias_ih_l{layer}{sfx}", f"bias_hh_l{layer}{sfx}"]
+                    self.register_parameter(
+                        names[2], nn.Parameter(torch.empty(G * hidden_size, **factory))
+                    )
+                    self.register_parameter(
+                        names[3], nn.Parameter(torch.empty(G * hidden_size, **factory))
+                    )
+                self._flat_names += names
+                if npeep:
+                    self.register_parameter(
+                        f"weight_peep_l{layer}{sfx}",
+                        nn.Parameter(torch.empty(npeep, hidden_size, **factory)),
+                    )
+                if v.full_gate_recurrence:
+                    self.register_parameter(
+                        f"weight_gg_l{layer}{sfx}",
+                        nn.Parameter(torch.empty(S * hidden_size, S * hidden_size, **factory)),
+                    )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Uniform(-1/sqrt(H), 1/sqrt(H)) for every weight, as torch.nn.LSTM."""
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -k, k)
+
+    def extra_repr(self) -> str:
+        """Summary shown by print(module)."""
+        name = next((n for n, val in VARIANTS.items() if val == self.variant), None)
+        v = name if name is not None else repr(self.variant)
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, variant={v}"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if not self.bias:
+            s += ", bias=False"
+        return s
+
+    # ---------------------------------------------------------------- input checking
+    def _check_input(self, x: Tensor, batched: bool) -> None:
+        expected = "(L, N, H_in)" if not self.batch_first else "(N, L, H_in)"
+        if not batched:
+            expected = "(L, H_in)"
+        if x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"LSTM expected input of shape {expected} with H_in={self.input_size}, "
+                f"got shape {tuple(x.shape)}"
+            )
+        if not x.is_floating_point():
+            raise ValueError(f"LSTM expected a floating-point input, got dtype {x.dtype}")
+        p = next(self.parameters())
+        if x.dtype != p.dtype:
+            raise ValueError(
+                f"LSTM input dtype {x.dtype} differs from the parameters' dtype {p.dtype}; "
+                f"convert one of them (e.g. module.to({x.dtype}))"
+            )
+
+    def _check_state(self, hx: tuple[Tensor, Tensor], batch: int) -> None:
+        if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise ValueError("LSTM expected hx = (h_0, c_0), a tuple of two tensors")
+        want = (len(self._suffixes) * self.num_layers, batch, self.hidden_size)
+        for name, t in zip(("h_0", "c_0"), hx, strict=True):
+            if tuple(t.shape) != want:
+                raise ValueError(f"LSTM expected {name} of shape {want}, got {tuple(t.shape)}")
+
+    # ---------------------------------------------------------------- forward
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        hx: tuple[Tensor, Tensor] | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+    ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
+        """Run the LSTM; see the class docstring for shapes."""
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            if lengths is not None:
+                raise ValueError("lengths must not be given with a PackedSequence input")
+            x, lens = pad_packed_sequence(input, batch_first=False)  # (L, N, H_in), input order
+            self._check_input(x, True)
+            batched = True
+            if hx is not None:
+                self._check_state(hx, x.shape[1])
+            lengths_t = lens.to(torch.long)
+        else:
+            if not isinstance(input, Tensor):
+                raise TypeError(
+                    f"LSTM input must be a Tensor or PackedSequence, got {type(input).__name__}"
+                )
+            if input.dim() not in (2, 3):
+                raise ValueError(
+                    f"LSTM expected a 2-D (L, H_in) or 3-D input, got shape {tuple(input.shape)}"
+                )
+            batched = input.dim() == 3
+            self._check_input(input, batched)
+            x = input if batched else input.unsqueeze(1)
+            if batched and self.batch_first:
+                x = x.transpose(0, 1)  # (L, N, H_in)
+            if hx is not None:
+                if not batched:
+                    if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+                        raise ValueError("LSTM expected hx = (h_0, c_0), a tuple of two tensors")
+                    if hx[0].dim() != 2 or hx[1].dim() != 2:
+                        raise ValueError(
+                            "LSTM expected 2-D h_0 and c_0 for an unbatched input, got "
+                            f"{tuple(hx[0].shape)} and {tuple(hx[1].shape)}"
+                        )
+                    hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+                self._check_state(hx, x.shape[1])
+            lengths_t = None
+            if lengths is not None:
+                lengths_t = torch.as_tensor(lengths, dtype=torch.long).flatten().cpu()
+                L, N = x.shape[0], x.shape[1]
+                if lengths_t.numel() != N:
+                    raise ValueError(
+                        f"lengths must have shape ({N},), got {tuple(lengths_t.shape)}"
+                    )
+                if N and (int(lengths_t.min()) < 1 or int(lengths_t.max()) > L):
+                    raise ValueError(
+                        f"lengths must lie in [1, {L}] (the padded length), got "
+                        f"min {int(lengths_t.min())} and max {int(lengths_t.max())}"
+                    )
+        if self.variant.is_torch_lstm:
+            out, (h_n, c_n) = self._forward_fused(x, hx, lengths_t)
+        else:
+            out, (h_n, c_n) = self._forward_generic(x, hx, lengths_t)
+        if packed:
+            out_p = pack_padded_sequence(out, lengths_t, enforce_sorted=False)
+            return out_p, (h_n, c_n)
+        if not batched:
+            return out.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        return out, (h_n, c_n)
+
+    def _zeros_state(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        shape = (len(self._suffixes) * self.num_layers, x.shape[1], self.hidden_size)
+        z = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        return z, z
+
+    def _forward_fused(
+        self, x: Tensor, hx: tuple[Tensor, Tensor] | None, lengths: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """torch.nn.LSTM's own fused kernel (the math is identical for variant "torch")."""
+        if hx is None:
+            hx = self._zeros_state(x)
+        weights = [getattr(self, n) for n in self._flat_names]
+        if lengths is None:
+            out, h_n, c_n = torch._VF.lstm(  # type: ignore[attr-defined]
+                x,
+                hx,
+                weights,
+                self.bias,
+                self.num_layers,
+                self.dropout,
+                self.training,
+                self.bidirectional,
+                False,
+            )
+            return out, (h_n, c_n)
+        pk = pack_padded_sequence(x, lengths, enforce_sorted=False)
+        h0 = hx[0].index_select(1, pk.sorted_indices)
+        c0 = hx[1].index_select(1, pk.sorted_indices)
+        data, h_n, c_n = torch._VF.lstm(  # type: ignore[attr-defined]
+            pk.data,
+            pk.batch_sizes,
+            (h0, c0),
+            weights,
+            self.bias,
+            self.num_layers,
+            self.dropout,
+            self.training,
+            self.bidirectional,
+        )
+        out, _ = pad_packed_sequence(
+            PackedSequence(data, pk.batch_sizes, pk.sorted_indices, pk.unsorted_indices),
+            total_length=x.shape[0],
+        )
+        return out, (
+            h_n.index_select(1, pk.unsorted_indices),
+            c_n.index_select(1, pk.unsorted_indices),
+        )
+
+    def _forward_generic(
+        self, x: Tensor, hx: tuple[Tensor, Tensor] | None, lengths: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Any variant, through `_Recurrence`."""
+        L, N, _ = x.shape  # (L, N, H_in)
+        if hx is None:
+            hx = self._zeros_state(x)
+        h0_all, c0_all = hx
+        order = None
+        if lengths is None:
+            lens = torch.full((N,), L, dtype=torch.long)
+            batch_sizes = [N] * L
+        else:
+            lens, order = torch.sort(lengths, descending=True)
+            # sorted rows: row r holds sequence order[r]
+            x = x.index_select(1, order.to(x.device))
+            h0_all = h0_all.index_select(1, order.to(x.device))
+            c0_all = c0_all.index_select(1, order.to(x.device))
+            counts = torch.bincount(lens, minlength=L + 1)  # how many end at each length
+            alive = N - torch.cumsum(counts, 0)[:-1]  # rows with length > t
+            batch_sizes = alive.tolist()
+        lens_dev = lens.to(x.device)
+        rev_idx = None
+        if self.bidirectional:
+            t = torch.arange(L, device=x.device).unsqueeze(1)  # (L, 1)
+            rev = lens_dev.unsqueeze(0) - 1 - t  # (L, N)
+            rev_idx = torch.where(rev >= 0, rev, t.expand(L, N))  # padded steps stay put
+        layer_in = x
+        h_n, c_n = [], []
+        D = len(self._suffixes)
+        for layer in range(self.num_layers):
+            outs = []
+            for d, sfx in enumerate(self._suffixes):
+                W = getattr(self, f"weight_ih_l{layer}{sfx}")
+                R = getattr(self, f"weight_hh_l{layer}{sfx}")
+                xin = layer_in
+                if d == 1:  # reverse each sequence within its length
+                    xin = layer_in.gather(0, rev_idx.unsqueeze(-1).expand_as(layer_in))
+                Lx, Nx, Ix = xin.shape
+                if self.bias:
+                    b = getattr(self, f"bias_ih_l{layer}{sfx}") + getattr(
+                        self, f"bias_hh_l{layer}{sfx}"
+                    )
+                    xw = torch.addmm(b, xin.reshape(Lx * Nx, Ix), W.t())  # (L*N, G*H)
+                else:
+                    xw = torch.mm(xin.reshape(Lx * Nx, Ix), W.t())
+                xw = xw.view(Lx, Nx, -1)  # (L, N, G*H)
+                P = getattr(self, f"weight_peep_l{layer}{sfx}", None)
+                Rg = getattr(self, f"weight_gg_l{layer}{sfx}", None)
+                empty = R.new_empty(0)
+                k = layer * D + d
+                y, y_last, c_last = _Recurrence.apply(
+                    xw,
+                    h0_all[k],
+                    c0_all[k],
+                    R,
+                    P if P is not None else empty,
+                    Rg if Rg is not None else empty,
+                    lens_dev,
+                    batch_sizes,
+                    self._plan,
+                )
+                if d == 1:
+                    y = y.gather(0, rev_idx.unsqueeze(-1).expand_as(y))
+                outs.append(y)
+                h_n.append(y_last)
+                c_n.append(c_last)
+            layer_in = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (L, N, D*H)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = nn.functional.dropout(layer_in, self.dropout, True)
+        out = layer_in
+        hn = torch.stack(h_n, 0)  # (D*num_layers, N, H)
+        cn = torch.stack(c_n, 0)
+        if order is not None:
+            inv = torch.empty_like(order)
+            inv[order] = torch.arange(N)
+            inv = inv.to(x.device)
+            out = out.index_select(1, inv)
+            hn = hn.index_select(1, inv)
+            cn = cn.index_select(1, inv)
+        return out, (hn, cn)
+
+
+def _replace(variant: LSTMVariant, **changes: object) -> LSTMVariant:
+    """`dataclasses.replace` for variants (kept for symmetry with config presets)."""
+    return dataclasses.replace(variant, **changes)
