@@ -256,3 +256,20 @@ def test_the_1997_squashing_functions() -> None:
     x = torch.linspace(-5, 5, 11, dtype=torch.float64)
     assert torch.allclose(_act(x, "g1997"), 4 * torch.sigmoid(x) - 2)
     assert torch.allclose(_act(x, "h1997"), 2 * torch.sigmoid(x) - 1)
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "lstm1997", "cifg", "torch"])
+def test_trace_reproduces_forward_and_exposes_gates(variant: str) -> None:
+    m = LSTM(3, 4, num_layers=2, variant=variant)
+    x = torch.randn(6, 2, 3)
+    tr = m.trace(x)
+    ref = LSTM(3, 4, variant=variant)
+    ref.load_state_dict({k: v for k, v in m.state_dict().items() if "_l0" in k})
+    y, (_, c) = ref(x)
+    assert torch.allclose(tr["y"], y, atol=1e-6) and torch.allclose(tr["c"][-1], c[0], atol=1e-6)
+    v = m.variant
+    assert ("f" in tr) == (v.forget_gate or v.coupled_input_forget)
+    assert ("o" in tr) == v.output_gate
+    for k in ("i", "f", "o"):
+        if k in tr:
+            assert tr[k].shape == (6, 2, 4) and (tr[k] >= 0).all() and (tr[k] <= 1).all()

@@ -245,6 +245,83 @@ class _Plan:
         return _Plan(variant, hidden, slices, sig)
 
 
+def _recurrence_forward(
+    xw: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    R: Tensor,
+    P: Tensor,
+    Rg: Tensor,
+    lengths: Tensor,
+    batch_sizes: list[int],
+    plan: _Plan,
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor, Tensor]:
+    """The forward loop (Eqs. 1-6); returns the buffers Y, C, A, HC and the final y, c.
+
+    Shapes: Y, C (T+1, B, H) with Y[t+1] = y^t; A (T, B, G*H) the activated gates and block
+    input; HC (T, B, H) = h(c^t) (None without an output gate).
+    """
+    v: LSTMVariant = plan.variant
+    T, B, GH = xw.shape  # (T, B, G*H)
+    H = plan.hidden
+    s = plan.slices
+    opts = dict(dtype=xw.dtype, device=xw.device)
+    # Rows past their sequence's end stay zero (the backward pass sums over every row), so
+    # the buffers need zero-filling only when the batch has padding.
+    alloc = torch.empty if batch_sizes[-1] == B else torch.zeros
+    Y = alloc(T + 1, B, H, **opts)  # Y[t+1] = y^t, Y[0] = y^{-1}   (T+1, B, H)
+    C = alloc(T + 1, B, H, **opts)  # C[t+1] = c^t                  (T+1, B, H)
+    A = alloc(T, B, GH, **opts)  # activated gates / block input  (T, B, G*H)
+    HC = alloc(T, B, H, **opts) if v.output_gate else None  # h(c^t)
+    Y[0] = h0
+    C[0] = c0
+    peep = {g: P[k] for k, g in enumerate(v.peephole_gates)}
+    n_if = sum(g in peep for g in ("i", "f"))
+    peep_if = P[:n_if] if n_if else None  # (n_if, H): peepholes of i and f (first in P)
+    sig_names = v.sigmoid_gates
+    Rt = R.t()
+    Rgt = Rg.t() if v.full_gate_recurrence else None
+    for t in range(T):
+        n = batch_sizes[t]
+        y_prev, c_prev = Y[t, :n], C[t, :n]
+        a = torch.addmm(xw[t, :n], y_prev, Rt)  # pre-activations  (n, G*H)
+        if Rgt is not None and t > 0:  # FGR: gates see [i, f, o]^{t-1}
+            g_prev = torch.cat([A[t - 1, :n, s[g]] for g in sig_names], dim=1)
+            fgr = torch.mm(g_prev, Rgt)
+            for k, g in enumerate(sig_names):
+                a[:, s[g]] += fgr[:, k * H : (k + 1) * H]
+        if peep_if is not None:  # Eqs. 2-3 peepholes p . c^{t-1}, i and f in one op
+            a[:, plan.sig_slice].view(n, -1, H).addcmul_(c_prev.unsqueeze(1), peep_if)
+        if plan.sig_slice is not None:
+            torch.sigmoid(a[:, plan.sig_slice], out=A[t, :n, plan.sig_slice])  # Eqs. 2-3
+        z = _act(a[:, s["g"]], v.input_activation, out=A[t, :n, s["g"]])  # Eq. 1
+        c = C[t + 1, :n]
+        if v.input_gate:
+            torch.mul(A[t, :n, s["i"]], z, out=c)  # Eq. 4: z . i
+        else:
+            c.copy_(z)
+        if v.forget_gate:
+            c.addcmul_(A[t, :n, s["f"]], c_prev)  # Eq. 4: + c^{t-1} . f
+        elif v.coupled_input_forget:
+            c.add_(c_prev).addcmul_(A[t, :n, s["i"]], c_prev, value=-1.0)  # f = 1 - i
+        else:
+            c.add_(c_prev)  # f = 1 (CEC)
+        y = Y[t + 1, :n]
+        if v.output_gate:
+            if "o" in peep:
+                a[:, s["o"]].addcmul_(c, peep["o"])  # Eq. 5 peephole: p_o . c^t
+            o = torch.sigmoid(a[:, s["o"]], out=A[t, :n, s["o"]])  # Eq. 5
+            hc = _act(c, v.output_activation, out=HC[t, :n])
+            torch.mul(o, hc, out=y)  # Eq. 6
+        else:
+            _act(c, v.output_activation, out=y)  # Eq. 6 with o = 1
+    # Final state of each row: the step of its last element.
+    rows = torch.arange(B, device=xw.device)
+    y_last = Y[lengths, rows]
+    c_last = C[lengths, rows]
+    return Y, C, A, HC, y_last, c_last
+
+
 class _Recurrence(torch.autograd.Function):
     """LSTM recurrence over T steps given the input projections xw = W x + b.
 
@@ -256,64 +333,9 @@ class _Recurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xw, h0, c0, R, P, Rg, lengths, batch_sizes, plan):  # type: ignore[override]
-        v: LSTMVariant = plan.variant
-        T, B, GH = xw.shape  # (T, B, G*H)
-        H = plan.hidden
-        s = plan.slices
-        opts = dict(dtype=xw.dtype, device=xw.device)
-        # Rows past their sequence's end stay zero (the backward pass sums over every row), so
-        # the buffers need zero-filling only when the batch has padding.
-        alloc = torch.empty if batch_sizes[-1] == B else torch.zeros
-        Y = alloc(T + 1, B, H, **opts)  # Y[t+1] = y^t, Y[0] = y^{-1}   (T+1, B, H)
-        C = alloc(T + 1, B, H, **opts)  # C[t+1] = c^t                  (T+1, B, H)
-        A = alloc(T, B, GH, **opts)  # activated gates / block input  (T, B, G*H)
-        HC = alloc(T, B, H, **opts) if v.output_gate else None  # h(c^t)
-        Y[0] = h0
-        C[0] = c0
-        peep = {g: P[k] for k, g in enumerate(v.peephole_gates)}
-        n_if = sum(g in peep for g in ("i", "f"))
-        peep_if = P[:n_if] if n_if else None  # (n_if, H): peepholes of i and f (first in P)
-        sig_names = v.sigmoid_gates
-        Rt = R.t()
-        Rgt = Rg.t() if v.full_gate_recurrence else None
-        for t in range(T):
-            n = batch_sizes[t]
-            y_prev, c_prev = Y[t, :n], C[t, :n]
-            a = torch.addmm(xw[t, :n], y_prev, Rt)  # pre-activations  (n, G*H)
-            if Rgt is not None and t > 0:  # FGR: gates see [i, f, o]^{t-1}
-                g_prev = torch.cat([A[t - 1, :n, s[g]] for g in sig_names], dim=1)
-                fgr = torch.mm(g_prev, Rgt)
-                for k, g in enumerate(sig_names):
-                    a[:, s[g]] += fgr[:, k * H : (k + 1) * H]
-            if peep_if is not None:  # Eqs. 2-3 peepholes p . c^{t-1}, i and f in one op
-                a[:, plan.sig_slice].view(n, -1, H).addcmul_(c_prev.unsqueeze(1), peep_if)
-            if plan.sig_slice is not None:
-                torch.sigmoid(a[:, plan.sig_slice], out=A[t, :n, plan.sig_slice])  # Eqs. 2-3
-            z = _act(a[:, s["g"]], v.input_activation, out=A[t, :n, s["g"]])  # Eq. 1
-            c = C[t + 1, :n]
-            if v.input_gate:
-                torch.mul(A[t, :n, s["i"]], z, out=c)  # Eq. 4: z . i
-            else:
-                c.copy_(z)
-            if v.forget_gate:
-                c.addcmul_(A[t, :n, s["f"]], c_prev)  # Eq. 4: + c^{t-1} . f
-            elif v.coupled_input_forget:
-                c.add_(c_prev).addcmul_(A[t, :n, s["i"]], c_prev, value=-1.0)  # f = 1 - i
-            else:
-                c.add_(c_prev)  # f = 1 (CEC)
-            y = Y[t + 1, :n]
-            if v.output_gate:
-                if "o" in peep:
-                    a[:, s["o"]].addcmul_(c, peep["o"])  # Eq. 5 peephole: p_o . c^t
-                o = torch.sigmoid(a[:, s["o"]], out=A[t, :n, s["o"]])  # Eq. 5
-                hc = _act(c, v.output_activation, out=HC[t, :n])
-                torch.mul(o, hc, out=y)  # Eq. 6
-            else:
-                _act(c, v.output_activation, out=y)  # Eq. 6 with o = 1
-        # Final state of each row: the step of its last element.
-        rows = torch.arange(B, device=xw.device)
-        y_last = Y[lengths, rows]
-        c_last = C[lengths, rows]
+        Y, C, A, HC, y_last, c_last = _recurrence_forward(
+            xw, h0, c0, R, P, Rg, lengths, batch_sizes, plan
+        )
         ctx.save_for_backward(R, P, Rg, Y, C, A, HC if HC is not None else torch.empty(0), lengths)
         ctx.batch_sizes = batch_sizes
         ctx.plan = plan
@@ -670,6 +692,49 @@ class LSTM(nn.Module):
         if self.batch_first:
             out = out.transpose(0, 1)
         return out, (h_n, c_n)
+
+    @torch.no_grad()
+    def trace(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> dict[str, Tensor]:
+        """Internal activity of the first layer's forward direction, for plots and analysis.
+
+        Args:
+            input: (L, N, H_in) (or (N, L, H_in) if batch_first); no padding.
+            hx: optional initial state as in `forward`.
+
+        Returns:
+            A dict of (L, N, H) tensors in time-major order: "z" block input, "c" cell state,
+            "y" block output, and "i", "f", "o" for the gates the variant has ("f" is 1 - i for
+            CIFG). The time-major layout holds whatever `batch_first` says.
+        """
+        if not isinstance(input, Tensor) or input.dim() != 3:
+            shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+            raise ValueError(f"trace expected a 3-D input, got {shape}")
+        self._check_input(input, True)
+        x = input.transpose(0, 1) if self.batch_first else input  # (L, N, H_in)
+        L, N, _ = x.shape
+        if hx is None:
+            hx = self._zeros_state(x)
+        else:
+            self._check_state(hx, N)
+        W, R = self.weight_ih_l0, self.weight_hh_l0
+        xw = x.reshape(L * N, -1) @ W.t()
+        if self.bias:
+            xw = xw + self.bias_ih_l0 + self.bias_hh_l0
+        empty = R.new_empty(0)
+        P = getattr(self, "weight_peep_l0", empty)
+        Rg = getattr(self, "weight_gg_l0", empty)
+        lens = torch.full((N,), L, dtype=torch.long, device=x.device)
+        Y, C, A, _, _, _ = _recurrence_forward(
+            xw.view(L, N, -1), hx[0][0], hx[1][0], R, P, Rg, lens, [N] * L, self._plan
+        )
+        s = self._plan.slices
+        out = {"z": A[..., s["g"]], "c": C[1:], "y": Y[1:]}
+        for g in ("i", "f", "o"):
+            if g in s:
+                out[g] = A[..., s[g]]
+        if self.variant.coupled_input_forget:
+            out["f"] = 1.0 - out["i"]
+        return out
 
     def _zeros_state(self, x: Tensor) -> tuple[Tensor, Tensor]:
         shape = (len(self._suffixes) * self.num_layers, x.shape[1], self.hidden_size)
