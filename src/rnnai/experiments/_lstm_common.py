@@ -297,7 +297,7 @@ def train_trials(
                     nn.utils.clip_grad_norm_(net.parameters(), train_cfg.grad_clip)
                 opt.step()
                 seen += train_cfg.batch
-                loss_acc += float(loss) * train_cfg.batch
+                loss_acc += float(loss.detach()) * train_cfg.batch
                 loss_n += train_cfg.batch
                 bar.advance(train_cfg.batch)
                 if seen % train_cfg.eval_every < train_cfg.batch or seen >= train_cfg.max_sequences:

@@ -1,0 +1,99 @@
+"""The LSTM reproduction harness: exact resume after a kill, the verdict rule, configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rnnai.experiments._lstm_common import (
+    NetConfig,
+    TrainConfig,
+    TrialResult,
+    sequences_verdict,
+    train_trials,
+)
+from rnnai.experiments.base import RunContext
+from rnnai.runtime.checkpoint import Checkpointer
+from rnnai.tasks import AddingConfig, AddingTask
+
+NET = NetConfig(variant="vanilla", hidden=3)
+TRAIN = TrainConfig("adam", 0.01, 8, 160, 40, 32, 0, 0.001)
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL right after the n-th checkpoint write."""
+
+
+class KillingCheckpointer(Checkpointer):
+    def __init__(self, path: Path, fingerprint: dict, kill_after: int):
+        super().__init__(path, fingerprint)
+        self.kill_after = kill_after
+        self.saves = 0
+
+    def save(self, tensors, state):  # type: ignore[override]
+        super().save(tensors, state)
+        self.saves += 1
+        if self.saves == self.kill_after:
+            raise Killed
+
+
+def _ctx(tmp: Path, checkpointer: Checkpointer | None = None) -> RunContext:
+    return RunContext("lstm.test", "smoke", 3, tmp, {}, checkpointer=checkpointer)
+
+
+def _train(ctx: RunContext) -> list[TrialResult]:
+    task = lambda: AddingTask(AddingConfig(T=20))  # noqa: E731
+    return train_trials(ctx, task, NET, TRAIN, trials=2, label="a")
+
+
+@pytest.mark.parametrize("kill_after", [1, 4, 6])
+def test_killed_training_resumes_to_identical_results(tmp_path: Path, kill_after: int) -> None:
+    reference = _train(_ctx(tmp_path / "ref"))
+    run_dir = tmp_path / "run"
+    fp = {"experiment": "lstm.test", "scale": "smoke", "seed": 3}
+    killer = KillingCheckpointer(run_dir / "checkpoint.safetensors", fp, kill_after)
+    with pytest.raises(Killed):
+        _train(_ctx(run_dir, killer))
+    resumed = _train(_ctx(run_dir))  # a fresh process would build the same context
+    assert [r.to_dict() for r in resumed] == [r.to_dict() for r in reference]
+
+
+def test_same_seed_same_results_and_other_seed_differs(tmp_path: Path) -> None:
+    a = _train(_ctx(tmp_path / "a"))
+    b = _train(_ctx(tmp_path / "b"))
+    assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
+    c = train_trials(
+        RunContext("lstm.test", "smoke", 4, tmp_path / "c", {}),
+        lambda: AddingTask(AddingConfig(T=20)),
+        NET,
+        TRAIN,
+        trials=1,
+        label="a",
+    )
+    assert c[0].curve != a[0].curve
+
+
+def _r(solved: bool, seqs: int) -> TrialResult:
+    return TrialResult(0, solved, seqs, 0, 10, 0.0)
+
+
+def test_verdict_rule() -> None:
+    assert sequences_verdict([_r(True, 1000), _r(True, 2000)], 1000)[0] == "reproduced"
+    assert sequences_verdict([_r(True, 5000)], 1000)[0] == "partial"  # > 3x slower
+    assert sequences_verdict([_r(True, 1000), _r(False, 9000)], 1000)[0] == "partial"
+    assert sequences_verdict([_r(True, 1000)], 1000, paper_task=False)[0] == "partial"
+    assert sequences_verdict([_r(False, 9000)], 1000)[0] == "not_reproduced"
+    v, s = sequences_verdict(
+        [_r(True, 1000), _r(True, 3000), _r(False, 10)], 1000, paper_success=0.6
+    )
+    assert v == "reproduced" and s["median_sequences"] == 2000 and s["success_rate"] == 2 / 3
+
+
+def test_bad_configs_are_rejected() -> None:
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig("rmsprop")
+    with pytest.raises(ValueError, match="batch"):
+        TrainConfig("sgd", 0.1, 0)
+    with pytest.raises(ValueError, match="output"):
+        NetConfig(output="tanh")
