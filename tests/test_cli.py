@@ -197,3 +197,52 @@ def test_bench_prints_table_and_writes_json_rows(tmp_path: Path, fake_bench: str
 
 def test_bench_unknown_name_is_a_one_line_error(fake_bench: str) -> None:
     assert_one_line_error(invoke("bench", "no_such_bench"), "unknown benchmark", fake_bench)
+
+
+def test_report_and_bench_write_their_readme_sections(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from rnnai.cli import main
+
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n<!-- rnnai:results -->\nold\n<!-- /rnnai:results -->\nkeep\n"
+        "<!-- rnnai:bench -->\nold\n<!-- /rnnai:bench -->\n"
+    )
+    out = tmp_path / "out"
+    runner = CliRunner()
+    r = runner.invoke(
+        main, ["run", "_toy.counter", "--scale", "smoke", "--out", str(out), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["report", str(out), "--readme", str(readme)])
+    assert r.exit_code == 0, r.output
+    text = readme.read_text()
+    assert "`_toy.counter`" in text and "old" in text.split("keep")[1] and "keep" in text
+
+    import rnnai.bench as bench
+
+    monkeypatch.setitem(
+        bench._BENCHES,
+        "fake",
+        lambda quick, progress: [bench.BenchRow.compare("fake row", 1.0, 2.0, "ms")],
+    )
+    r = runner.invoke(main, ["bench", "fake", "--readme", str(readme), "--quiet"])
+    assert r.exit_code == 0, r.output
+    text = readme.read_text()
+    assert "| fake row | 1 | 2 | ms | 2× |" in text and "old" not in text
+
+
+def test_readme_without_markers_is_a_clear_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rnnai.cli import main
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    out = str(tmp_path / "out")
+    runner = CliRunner()
+    r = runner.invoke(main, ["run", "_toy.counter", "--scale", "smoke", "--out", out, "--quiet"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["report", out, "--readme", str(readme)])
+    assert r.exit_code == 2 and "no section markers" in r.output

@@ -209,3 +209,30 @@ def write_report(
     path = out_dir / REPORT_NAME
     atomic_write_text(path, "\n".join(lines).rstrip("\n") + "\n")
     return path
+
+
+def update_readme_section(readme: Path | str, key: str, content: str) -> None:
+    """Replace the generated section ``key`` of a README between its two marker comments.
+
+    The markers are ``<!-- rnnai:KEY -->`` and ``<!-- /rnnai:KEY -->``; everything between them
+    is replaced by ``content``; the rest of the file is kept byte for byte.
+
+    Args:
+        readme: The markdown file.
+        key: The section name (``results`` or ``bench``).
+        content: The new markdown.
+
+    Raises:
+        RnnaiError: If the file is missing or lacks either marker.
+    """
+    path = Path(readme)
+    start, end = f"<!-- rnnai:{key} -->", f"<!-- /rnnai:{key} -->"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RnnaiError(f"cannot read {path}: {e.strerror or e}") from e
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise RnnaiError(f"{path} has no section markers {start} ... {end}")
+    new = text[: i + len(start)] + "\n" + content.rstrip("\n") + "\n" + text[j:]
+    atomic_write_text(path, new)
