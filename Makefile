@@ -2,9 +2,10 @@
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# Two threads, passive OpenMP waits: on a shared 2-core machine busy-waiting threads
-# slow torch by orders of magnitude (see DESIGN.md, performance notes).
-export OMP_NUM_THREADS ?= 2
+# One torch thread, passive OpenMP waits. The reproductions train small recurrent nets whose
+# per-step ops are tiny: on this 2-core machine a second thread only adds wake-up latency
+# (measured: tanh on 32x128 took 18 us with 1 thread, 168 us with 2; docs/DESIGN-NOTES.md).
+export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: demo test install lint clean
@@ -18,7 +19,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/rnnai reproduce --out results
+	$(VENV)/bin/rnnai reproduce --scale quick --out results
+	@echo "report: results/REPORT.md"
 
 test: install
 	$(PY) -m pytest -q
