@@ -245,6 +245,11 @@ class _Plan:
         return _Plan(variant, hidden, slices, sig)
 
 
+def _rows(u: Tensor, n: int) -> Tensor:
+    """The first n rows of a per-step view (the active sequences), without a slice if all are."""
+    return u if u.shape[0] == n else u[:n]
+
+
 def _recurrence_forward(
     xw: Tensor,
     h0: Tensor,
@@ -281,37 +286,46 @@ def _recurrence_forward(
     sig_names = v.sigmoid_gates
     Rt = R.t()
     Rgt = Rg.t() if v.full_gate_recurrence else None
+    # Per-step views made once (unbind is one C++ call); `_rows` cuts them to the active rows.
+    xs, Ys, Cs = xw.unbind(0), Y.unbind(0), C.unbind(0)
+    Ag = {g: A[..., s[g]].unbind(0) for g in v.gates}
+    Asig = A[..., plan.sig_slice].unbind(0) if plan.sig_slice is not None else None
+    HCs = HC.unbind(0) if HC is not None else None
+    abuf = torch.empty(B, GH, **opts)  # pre-activations of the current step   (B, G*H)
+    a_g = {g: abuf[:, s[g]] for g in v.gates}
+    a_sig = abuf[:, plan.sig_slice] if plan.sig_slice is not None else None
     for t in range(T):
         n = batch_sizes[t]
-        y_prev, c_prev = Y[t, :n], C[t, :n]
-        a = torch.addmm(xw[t, :n], y_prev, Rt)  # pre-activations  (n, G*H)
+        y_prev, c_prev = _rows(Ys[t], n), _rows(Cs[t], n)
+        torch.addmm(_rows(xs[t], n), y_prev, Rt, out=_rows(abuf, n))  # W x + R y + b
         if Rgt is not None and t > 0:  # FGR: gates see [i, f, o]^{t-1}
-            g_prev = torch.cat([A[t - 1, :n, s[g]] for g in sig_names], dim=1)
+            g_prev = torch.cat([_rows(Ag[g][t - 1], n) for g in sig_names], dim=1)
             fgr = torch.mm(g_prev, Rgt)
             for k, g in enumerate(sig_names):
-                a[:, s[g]] += fgr[:, k * H : (k + 1) * H]
+                _rows(a_g[g], n).add_(fgr[:, k * H : (k + 1) * H])
         if peep_if is not None:  # Eqs. 2-3 peepholes p . c^{t-1}, i and f in one op
-            a[:, plan.sig_slice].view(n, -1, H).addcmul_(c_prev.unsqueeze(1), peep_if)
-        if plan.sig_slice is not None:
-            torch.sigmoid(a[:, plan.sig_slice], out=A[t, :n, plan.sig_slice])  # Eqs. 2-3
-        z = _act(a[:, s["g"]], v.input_activation, out=A[t, :n, s["g"]])  # Eq. 1
-        c = C[t + 1, :n]
+            _rows(a_sig, n).view(n, -1, H).addcmul_(c_prev.unsqueeze(1), peep_if)
+        if a_sig is not None:
+            torch.sigmoid(_rows(a_sig, n), out=_rows(Asig[t], n))  # Eqs. 2-3
+        z = _act(_rows(a_g["g"], n), v.input_activation, out=_rows(Ag["g"][t], n))  # Eq. 1
+        c = _rows(Cs[t + 1], n)
         if v.input_gate:
-            torch.mul(A[t, :n, s["i"]], z, out=c)  # Eq. 4: z . i
+            torch.mul(_rows(Ag["i"][t], n), z, out=c)  # Eq. 4: z . i
         else:
             c.copy_(z)
         if v.forget_gate:
-            c.addcmul_(A[t, :n, s["f"]], c_prev)  # Eq. 4: + c^{t-1} . f
+            c.addcmul_(_rows(Ag["f"][t], n), c_prev)  # Eq. 4: + c^{t-1} . f
         elif v.coupled_input_forget:
-            c.add_(c_prev).addcmul_(A[t, :n, s["i"]], c_prev, value=-1.0)  # f = 1 - i
+            c.add_(c_prev).addcmul_(_rows(Ag["i"][t], n), c_prev, value=-1.0)  # f = 1 - i
         else:
             c.add_(c_prev)  # f = 1 (CEC)
-        y = Y[t + 1, :n]
+        y = _rows(Ys[t + 1], n)
         if v.output_gate:
+            a_o = _rows(a_g["o"], n)
             if "o" in peep:
-                a[:, s["o"]].addcmul_(c, peep["o"])  # Eq. 5 peephole: p_o . c^t
-            o = torch.sigmoid(a[:, s["o"]], out=A[t, :n, s["o"]])  # Eq. 5
-            hc = _act(c, v.output_activation, out=HC[t, :n])
+                a_o.addcmul_(c, peep["o"])  # Eq. 5 peephole: p_o . c^t
+            o = torch.sigmoid(a_o, out=_rows(Ag["o"][t], n))  # Eq. 5
+            hc = _act(c, v.output_activation, out=_rows(HCs[t], n))
             torch.mul(o, hc, out=y)  # Eq. 6
         else:
             _act(c, v.output_activation, out=y)  # Eq. 6 with o = 1
@@ -417,44 +431,55 @@ class _Recurrence(torch.autograd.Function):
         sig_names = v.sigmoid_gates
         carry = None  # FGR: dL/d[i, f, o]^t arriving from step t+1
         carry_buf = A.new_zeros(B, len(sig_names) * H) if v.full_gate_recurrence else None
+        # Per-step views made once; `_rows` cuts them to the active rows.
+        dYs, dAs = dY.unbind(0), dA.unbind(0)
+        dAg = {g: dA[..., s[g]].unbind(0) for g in v.gates}
+        dAm = dA[..., : m * H].view(T, B, m, H).unbind(0)  # i, f, z blocks   (B, m, H) each
+        Ks = K.unbind(0)
+        Kcs = Kc.unbind(0) if Kc is not None else None
+        Kos = Ko.unbind(0) if Ko is not None else None
+        Fms = Fm.unbind(0) if Fm is not None else None
+        dybuf = torch.empty(B, H, dtype=A.dtype, device=A.device)
         for t in range(T - 1, -1, -1):
             n = batch_sizes[t]
-            dy = dY[t, :n] + dy_rec[:n]  # dL/dy^t
-            dAt = dA[t, :n]
-            if Kc is None:
-                dc = dc_rec[:n] + dy
+            dy = torch.add(_rows(dYs[t], n), _rows(dy_rec, n), out=_rows(dybuf, n))  # dL/dy^t
+            dc_prev = _rows(dc_rec, n)
+            if Kcs is None:
+                dc = dc_prev + dy
             else:
-                dc = torch.addcmul(dc_rec[:n], dy, Kc[t, :n])  # Eq. 6 -> c^t
+                dc = torch.addcmul(dc_prev, dy, _rows(Kcs[t], n))  # Eq. 6 -> c^t
             if v.output_gate:
-                da_o = dAt[:, s["o"]]
-                torch.mul(dy, Ko[t, :n], out=da_o)  # Eq. 5
+                da_o = _rows(dAg["o"][t], n)
+                torch.mul(dy, _rows(Kos[t], n), out=da_o)  # Eq. 5
                 if carry is not None:
-                    da_o.addcmul_(carry["o"][:n], A[t, :n, s["o"]] * (1.0 - A[t, :n, s["o"]]))
+                    da_o.addcmul_(_rows(carry["o"], n), _rows(Dsig["o"][t], n))
                 if "o" in peep:
                     dc.addcmul_(da_o, peep["o"])  # o-bar depends on c^t
             # Eq. 4 -> i, f, z pre-activations (one op for all of them).
-            torch.mul(dc.unsqueeze(1), K[t, :n], out=dAt[:, : m * H].view(n, m, H))
+            torch.mul(dc.unsqueeze(1), _rows(Ks[t], n), out=_rows(dAm[t], n))
             if carry is not None:
                 for g in ("i", "f"):
                     if g in carry:
-                        dAt[:, s[g]].addcmul_(carry[g][:n], Dsig[g][t, :n])
+                        _rows(dAg[g][t], n).addcmul_(_rows(carry[g], n), _rows(Dsig[g][t], n))
             # dL/dc^{t-1}
-            if Fm is None:
-                dc_rec[:n] = dc
+            if Fms is None:
+                dc_prev.copy_(dc)
             else:
-                torch.mul(dc, Fm[t, :n], out=dc_rec[:n])
+                torch.mul(dc, _rows(Fms[t], n), out=dc_prev)
             for g in ("i", "f"):
                 if g in peep:
-                    dc_rec[:n].addcmul_(dAt[:, s[g]], peep[g])
+                    dc_prev.addcmul_(_rows(dAg[g][t], n), peep[g])
             # dL/dy^{t-1} through R (cut in the 1997 truncated gradient).
+            dAt = _rows(dAs[t], n)
             if not v.truncate_gradient:
-                torch.mm(dAt, R, out=dy_rec[:n])
+                torch.mm(dAt, R, out=_rows(dy_rec, n))
             else:
-                dy_rec[:n] = 0.0
+                _rows(dy_rec, n).zero_()
             if v.full_gate_recurrence and t > 0 and not v.truncate_gradient:
                 # dL/d[i, f, o]^{t-1} through R_gg; rows that end at t-1 get none.
                 carry_buf.zero_()
-                torch.mm(torch.cat([dAt[:, s[g]] for g in sig_names], dim=1), Rg, out=carry_buf[:n])
+                d_sig = torch.cat([_rows(dAg[g][t], n) for g in sig_names], dim=1)
+                torch.mm(d_sig, Rg, out=_rows(carry_buf, n))
                 carry = {g: carry_buf[:, k * H : (k + 1) * H] for k, g in enumerate(sig_names)}
 
         # ---- Weight gradients: one large product each.
