@@ -1,0 +1,114 @@
+"""lstm.reber: smoke run through the CLI, exact resume, and the carrier-cell helper."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.experiments._lstm_common import SequenceNet, TrainConfig, sequences_verdict
+from rnnai.experiments.base import RunContext
+from rnnai.experiments.lstm_reber import (
+    NET,
+    PAPER_SEQUENCES,
+    _view_strings,
+    carrier_cell,
+    train_on_fixed_sets,
+)
+from rnnai.tasks.reber import reber_datasets, strings_to_batch
+
+NAME = "lstm.reber"
+
+
+def test_smoke_run_writes_consistent_result(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        main, ["run", NAME, "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / NAME / "result.json").read_text())
+    assert result["paper"]["value"] == PAPER_SEQUENCES == 8_440
+    assert result["verdict"] in ("reproduced", "partial", "not_reproduced")
+    m = result["metrics"]
+    # The verdict follows from the measured numbers by sequences_verdict.
+    if m["solved"] == 0:
+        assert result["verdict"] == "not_reproduced"
+        assert result["headline"]["value"] is None
+    else:
+        assert result["headline"]["value"] == m["median_sequences"]
+    assert m["setup"].endswith("1997 setup: online SGD, lr 0.5")
+    assert len(m["sequences_per_trial"]) == m["trials"] == 1
+    for plot in result["plots"]:
+        assert (tmp_path / NAME / plot).is_file()
+    assert "learning_curve.png" in result["plots"]
+    assert "carrier_cell.png" in result["plots"]
+
+
+def _ctx(tmp_path: Path, resume: bool = False) -> RunContext:
+    return RunContext(NAME, "smoke", 3, tmp_path, {}, quiet=True, resume=resume)
+
+
+def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:
+    cfg = TrainConfig("sgd", 0.5, 1, 60, 20, 256, 0)
+    full, _ = train_on_fixed_sets(_ctx(tmp_path / "a"), NET, cfg, 2, 32, 32, 20)
+
+    class Killed(Exception):
+        pass
+
+    ctx = _ctx(tmp_path / "b")
+    save = ctx.checkpointer.save
+    calls = {"n": 0}
+
+    def dying_save(tensors, state):  # dies after the 5th checkpoint (mid trial 1)
+        save(tensors, state)
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise Killed
+
+    ctx.checkpointer.save = dying_save  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        train_on_fixed_sets(ctx, NET, cfg, 2, 32, 32, 20)
+    resumed, net = train_on_fixed_sets(_ctx(tmp_path / "b", True), NET, cfg, 2, 32, 32, 20)
+    assert [r.to_dict() for r in resumed] == [r.to_dict() for r in full]
+    assert net is not None
+
+
+def test_verdict_rule_needs_every_trial_and_the_paper_setup() -> None:
+    from rnnai.experiments._lstm_common import TrialResult
+
+    def trial(solved: bool, n: int) -> TrialResult:
+        return TrialResult(0, solved, n, 0 if solved else 5, 256, 0.01)
+
+    fast = [trial(True, 6_000), trial(True, 9_000)]
+    assert sequences_verdict(fast, PAPER_SEQUENCES, 1.0, True)[0] == "reproduced"
+    assert sequences_verdict(fast, PAPER_SEQUENCES, 1.0, False)[0] == "partial"
+    assert sequences_verdict([*fast, trial(False, 40_000)], PAPER_SEQUENCES)[0] == "partial"
+    assert sequences_verdict([trial(True, 90_000)], PAPER_SEQUENCES)[0] == "partial"
+    assert sequences_verdict([trial(False, 40_000)], PAPER_SEQUENCES)[0] == "not_reproduced"
+
+
+def test_carrier_cell_is_the_one_that_separates_t_from_p() -> None:
+    net = SequenceNet(7, 7, NET, torch.Generator().manual_seed(0))
+    with torch.no_grad():  # make cell 4 store "T" (+) vs "P" (-) in its CEC and nothing else
+        net.lstm.weight_ih_l0.zero_()
+        net.lstm.weight_hh_l0.zero_()
+        s = net.lstm._plan.slices
+        net.lstm.bias_ih_l0.zero_()
+        net.lstm.bias_hh_l0.zero_()
+        net.lstm.weight_ih_l0[s["g"].start + 4, 1] = 5.0  # T input
+        net.lstm.weight_ih_l0[s["g"].start + 4, 2] = -5.0  # P input
+    t_b = strings_to_batch(["BTBTSSXSETE"])
+    p_b = strings_to_batch(["BPBTSSXSEPE"])
+    assert carrier_cell(net, t_b, p_b) == 4
+
+
+def test_view_strings_are_twins_that_differ_only_in_the_second_symbol() -> None:
+    _, test = reber_datasets(np.random.default_rng(0), 16, 16)
+    t, p = _view_strings(test)
+    assert t[:2] == "BT" and t[-2:] == "TE"
+    assert p == "BP" + t[2:-2] + "PE"
+    strings_to_batch([t, p])  # both are embedded Reber strings
