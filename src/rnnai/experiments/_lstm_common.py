@@ -173,8 +173,14 @@ class SequenceNet(nn.Module):
             lstm.bias_hh_l0[slices["f"]] = 0.0
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, I) -> (B, T, O)."""
-        y, _ = self.lstm(x, lengths=lengths)
+        """(B, T, I) -> (B, T, O).
+
+        `lengths` is accepted for symmetry but not used: the net is causal, so the outputs at a
+        sequence's real steps do not depend on its padding, and padded steps are masked out of the
+        loss and the criterion (this keeps the fused kernel off its slow packed path).
+        """
+        del lengths
+        y, _ = self.lstm(x)
         out = self.head(y)
         return torch.sigmoid(out) if self.cfg.output == "sigmoid" else out
 
