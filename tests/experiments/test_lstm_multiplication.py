@@ -1,0 +1,74 @@
+"""lstm.multiplication: smoke run through the CLI, the stage summary and the verdict rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.experiments._lstm_common import TrialResult
+from rnnai.experiments.lstm_multiplication import (
+    PAPER_STAGES,
+    MultiplicationExperiment,
+    multiplication_verdict,
+    stage_summary,
+)
+
+
+def _trial(rows: list[list[float]]) -> TrialResult:
+    return TrialResult(0, False, int(rows[-1][0]), 0, 2560, rows[-1][3], rows)
+
+
+def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        main, ["run", "lstm.multiplication", "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "lstm.multiplication"
+    r = json.loads((out / "result.json").read_text())
+    assert r["paper"]["value"] == MultiplicationExperiment.claim.value == 140
+    assert r["verdict"] in {"reproduced", "partial", "not_reproduced"}
+    assert r["metrics"]["paper_setup"] is False
+    medians = {int(s): v["median_wrong_per_2560"] for s, v in r["metrics"]["stages"].items()}
+    assert r["verdict"] == multiplication_verdict(medians, False)
+    assert r["headline"]["value"] == medians[256]
+    for name in r["plots"]:
+        assert (out / name).is_file()
+    assert {"learning_curve.png", "internals.png", "storage.png"} <= set(r["plots"])
+
+
+def test_paper_config_is_the_1997_setup_and_budget() -> None:
+    cfg = MultiplicationExperiment().config("paper")
+    assert cfg["train"]["optimizer"] == "sgd" and cfg["train"]["batch"] == 1
+    assert cfg["train"]["max_sequences"] == 1_273_000 and cfg["train"]["eval_size"] == 2560
+    assert all(s % cfg["train"]["eval_every"] == 0 for s in cfg["stages"])  # judged exactly there
+    assert cfg["stages"] == list(PAPER_STAGES)
+
+
+def test_stage_summary_reads_the_last_evaluation_up_to_the_stage() -> None:
+    rows = [[1000, 0.02, 0.5, 0.1], [2000, 0.01, 0.25, 0.05], [3000, 0.005, 0.1, 0.02]]
+    s = stage_summary([_trial(rows)], 2500)
+    assert s is not None
+    assert s["median_wrong_per_2560"] == pytest.approx(640.0)
+    assert s["median_train_mse"] == pytest.approx(0.02)  # twice the half squared error
+    assert stage_summary([_trial(rows)], 500) is None
+
+
+@pytest.mark.parametrize(
+    ("stages", "paper_setup", "expected"),
+    [
+        ({482_000: 120, 1_273_000: 10}, True, "reproduced"),
+        ({482_000: 120, 1_273_000: 10}, False, "partial"),  # quick or modern: at most partial
+        ({482_000: 120, 1_273_000: 40}, True, "partial"),  # only the first paper stage met
+        ({482_000: 300, 1_273_000: 140}, True, "partial"),
+        ({482_000: 141, 1_273_000: 141}, True, "not_reproduced"),
+        ({61_440: 100}, False, "partial"),
+        ({61_440: 2000}, False, "not_reproduced"),
+        ({482_000: 10}, True, "partial"),  # second stage never measured
+    ],
+)
+def test_verdict_rule(stages: dict[int, float], paper_setup: bool, expected: str) -> None:
+    assert multiplication_verdict(stages, paper_setup) == expected
