@@ -1,0 +1,86 @@
+"""lstm.long_lag: smoke run through the CLI, verdict rule, confirmation helper, paper config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.experiments import get_experiment
+from rnnai.experiments._lstm_common import NetConfig, SequenceNet
+from rnnai.experiments.lstm_long_lag import (
+    combine_verdicts,
+    confirm,
+    make_task,
+    paper_sequences,
+)
+
+NAME = "lstm.long_lag"
+
+
+def test_long_lag_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main, ["run", NAME, "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / NAME / "result.json").read_text())
+    assert res["paper"]["value"] == 5_040
+    assert res["verdict"] in ("reproduced", "partial", "not_reproduced")
+    per = [res["metrics"][k] for k in ("2a_10", "2c_5")]
+    # smoke sizes are not the paper's tasks and use Adam: never "reproduced" per setting
+    for m in per:
+        assert m["verdict"] == ("partial" if m["solved"] else "not_reproduced")
+        assert "modern setup" in m["setup"]
+    assert res["verdict"] == combine_verdicts([m["verdict"] for m in per])
+    assert res["headline"]["value"] == per[0]["median_sequences"]
+    assert "learning_curve.png" in res["plots"]
+    for plot in res["plots"]:
+        assert (tmp_path / NAME / plot).stat().st_size > 1000
+
+
+def test_combine_verdicts_rule() -> None:
+    assert combine_verdicts(["reproduced", "reproduced"]) == "reproduced"
+    assert combine_verdicts(["reproduced", "not_reproduced"]) == "partial"
+    assert combine_verdicts(["partial", "partial"]) == "partial"
+    assert combine_verdicts(["not_reproduced", "not_reproduced"]) == "not_reproduced"
+
+
+def test_paper_numbers_per_setting() -> None:
+    assert paper_sequences("2a", 100) == 5_040
+    assert paper_sequences("2a", 10) is None
+    assert [paper_sequences("2c", q) for q in (50, 100, 200, 500, 1000)] == [
+        30_000,
+        31_000,
+        33_000,
+        38_000,
+        49_000,
+    ]
+
+
+def test_confirm_counts_wrong_sequences_across_chunks() -> None:
+    task = make_task("2c", 5)
+    net = SequenceNet(task.input_size, task.output_size, NetConfig(hidden=2), torch.Generator())
+    with torch.no_grad():  # an untrained net that outputs 0.5: every sequence wrong
+        for p in net.parameters():
+            p.zero_()
+    assert confirm(net, task, np.random.default_rng(0), 50, chunk=16) == 50
+
+
+def test_paper_scale_uses_the_1997_setup_and_all_q() -> None:
+    runs = get_experiment(NAME).config("paper")["runs"]
+    assert [(r["task"], r["size"]) for r in runs] == [
+        ("2a", 100),
+        ("2c", 50),
+        ("2c", 100),
+        ("2c", 200),
+        ("2c", 500),
+        ("2c", 1000),
+    ]
+    for r in runs:
+        assert r["train"]["optimizer"] == "sgd" and r["train"]["batch"] == 1
+        assert r["net"]["variant"] == "lstm1997" and r["confirm"] == 10_000
+    assert runs[0]["train"]["lr"] == 1.0 and runs[1]["train"]["lr"] == 0.01
