@@ -97,3 +97,18 @@ def test_bad_configs_are_rejected() -> None:
         TrainConfig("sgd", 0.1, 0)
     with pytest.raises(ValueError, match="output"):
         NetConfig(output="tanh")
+
+
+def test_input_to_output_shortcut_feeds_the_inputs_to_the_head() -> None:
+    import torch
+
+    from rnnai.experiments._lstm_common import SequenceNet
+
+    cfg = NetConfig(variant="lstm1997", hidden=3, input_to_output=True)
+    net = SequenceNet(5, 2, cfg, torch.Generator().manual_seed(0))
+    assert net.head.in_features == 3 + 5
+    x = torch.zeros(1, 4, 5)
+    x2 = x.clone()
+    x2[0, 3, 0] = 1.0  # changes only the last step's input
+    y1, y2 = net(x), net(x2)
+    assert torch.allclose(y1[0, :3], y2[0, :3]) and not torch.allclose(y1[0, 3], y2[0, 3])

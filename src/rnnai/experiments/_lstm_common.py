@@ -76,6 +76,9 @@ class NetConfig:
     """Forget-gate bias (Gers 2000 start with open forget gates, e.g. +1); None keeps the draw."""
     output: str = "sigmoid"
     """Output units' squashing: "sigmoid" or "linear"."""
+    input_to_output: bool = False
+    """Also connect the input units directly to the output units (some 1997 nets, e.g. Exp. 2a,
+    where the local next-symbol predictions need no memory)."""
 
     def __post_init__(self) -> None:
         if self.output not in ("sigmoid", "linear"):
@@ -154,7 +157,7 @@ class SequenceNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.lstm = LSTM(n_in, cfg.hidden, batch_first=True, variant=cfg.variant)
-        self.head = nn.Linear(cfg.hidden, n_out)
+        self.head = nn.Linear(cfg.hidden + (n_in if cfg.input_to_output else 0), n_out)
         with torch.no_grad():
             for p in self.parameters():
                 p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * cfg.init_range)
@@ -181,6 +184,8 @@ class SequenceNet(nn.Module):
         """
         del lengths
         y, _ = self.lstm(x)
+        if self.cfg.input_to_output:
+            y = torch.cat([y, x], dim=-1)  # (B, T, H + I)
         out = self.head(y)
         return torch.sigmoid(out) if self.cfg.output == "sigmoid" else out
 
