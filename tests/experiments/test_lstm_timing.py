@@ -1,0 +1,60 @@
+"""lstm.timing: the smoke run through the CLI, the verdict rule and the long free-run test."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.experiments._lstm_common import NetConfig, SequenceNet
+from rnnai.experiments.lstm_timing import long_stream_test, timing_verdict
+from rnnai.tasks import GTSConfig, GTSTask
+
+
+def test_smoke_run_writes_consistent_result(tmp_path):
+    res = CliRunner().invoke(
+        main, ["run", "lstm.timing", "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "lstm.timing"
+    r = json.loads((out / "result.json").read_text())
+    assert r["paper"]["value"] == 1.0
+    fr = r["metrics"]["headline_fractions"]
+    assert r["headline"]["value"] == fr["peephole"]
+    assert r["verdict"] == timing_verdict(fr["peephole"], fr["no_peephole"])
+    assert set(r["metrics"]["msd"]) == {"gers2002", "gers2000"}
+    assert len(r["plots"]) >= 2
+    for plot in r["plots"]:
+        assert (out / plot).is_file()
+
+
+def test_verdict_rule():
+    assert timing_verdict(1.0, 0.0) == "reproduced"
+    assert timing_verdict(0.8, 0.3) == "reproduced"
+    assert timing_verdict(0.8, 0.4) == "partial"
+    assert timing_verdict(0.5, 0.0) == "partial"
+    assert timing_verdict(0.0, 0.0) == "not_reproduced"
+    assert timing_verdict(0.5, 0.5) == "not_reproduced"
+
+
+class _Oracle(SequenceNet):
+    """Emits the target spike train exactly (a stand-in for a trained net)."""
+
+    def __init__(self, period: int, shift: int = 0):
+        super().__init__(1, 1, NetConfig(variant="gers2002", hidden=1), torch.Generator())
+        self.period, self.shift = period, shift
+
+    def forward(self, x, lengths=None):
+        t = torch.arange(x.shape[1]) + self.shift
+        y = ((t > 0) & (t % self.period == 0)).float()
+        return y.view(1, -1, 1).expand(x.shape[0], -1, 1)
+
+
+def test_long_stream_test_accepts_exact_train_and_rejects_late_spikes():
+    task = GTSTask(GTSConfig(period=7))
+    good = long_stream_test(_Oracle(7), task, 20)
+    assert good["solved"] and good["spike_train"] and good["spikes_right"] == 20
+    late = long_stream_test(_Oracle(7, shift=-1), task, 20)
+    assert not late["solved"] and not late["spike_train"] and late["spikes_right"] == 0
