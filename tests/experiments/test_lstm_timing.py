@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from rnnai.cli import main
 from rnnai.experiments._lstm_common import NetConfig, SequenceNet
-from rnnai.experiments.lstm_timing import long_stream_test, timing_verdict
+from rnnai.experiments.lstm_timing import TimingExperiment, long_stream_test, timing_verdict
 from rnnai.tasks import GTSConfig, GTSTask
 
 
@@ -25,6 +25,7 @@ def test_smoke_run_writes_consistent_result(tmp_path):
     assert r["headline"]["value"] == fr["peephole"]
     assert r["verdict"] == timing_verdict(fr["peephole"], fr["no_peephole"])
     assert set(r["metrics"]["msd"]) == {"gers2002", "gers2000"}
+    assert r["config"]["cell_squashing"] == "identity" and r["config"]["hidden"] == 1
     assert len(r["plots"]) >= 2
     for plot in r["plots"]:
         assert (out / plot).is_file()
@@ -39,6 +40,22 @@ def test_verdict_rule():
     assert timing_verdict(0.5, 0.5) == "not_reproduced"
 
 
+def test_net_has_the_papers_identity_squashing_one_cell_and_17_weights():
+    exp = TimingExperiment()
+    for variant, n_weights in (("gers2002", 17), ("gers2000", 14)):
+        cfg = exp._net(variant, 1)
+        lstm_variant = cfg.variant
+        assert lstm_variant.input_activation == "identity"  # type: ignore[union-attr]
+        assert lstm_variant.output_activation == "identity"  # type: ignore[union-attr]
+        net = SequenceNet(1, 1, cfg, torch.Generator().manual_seed(0))
+        # count distinct weights: the harness keeps two bias vectors (ih, hh) per gate
+        n = sum(p.numel() for name, p in net.named_parameters() if name != "lstm.bias_hh_l0")
+        assert n == n_weights
+    paper = exp.config("paper")
+    assert all(g["train"]["optimizer"] == "sgd" and g["train"]["lr"] == 1e-5 for g in paper["gts"])
+    assert paper["msd"]["period"] == 49 and paper["msd"]["delays"] == [0, 1]
+
+
 class _Oracle(SequenceNet):
     """Emits the target spike train exactly (a stand-in for a trained net)."""
 
@@ -47,7 +64,7 @@ class _Oracle(SequenceNet):
         self.period, self.shift = period, shift
 
     def forward(self, x, lengths=None):
-        t = torch.arange(x.shape[1]) + self.shift
+        t = torch.arange(x.shape[1]) + 1 + self.shift  # step t = index + 1
         y = ((t > 0) & (t % self.period == 0)).float()
         return y.view(1, -1, 1).expand(x.shape[0], -1, 1)
 

@@ -5,30 +5,39 @@ Citation:
     networks. Journal of Machine Learning Research 3:115-143, 2002 (an earlier version: F. A. Gers
     and J. Schmidhuber, Recurrent nets that time and count, IJCNN 2000, pp. 189-194).
 
-The paper's claims: LSTM with peephole connections "can learn the fine distinction between
+Sources and what is verified. The paper's full text was not available here. Verified from the
+abstract (jmlr.org/papers/v3/gers02a.html): peephole LSTM "can learn the fine distinction between
 sequences of spikes spaced either 50 or 49 time steps apart without the help of any short
-training exemplars" (MSD), and "without external resets or teacher forcing" learns to generate
-stable streams of precisely timed spikes (GTS). The full text of the paper's task protocols could
-not be checked here, so the definitions below are our reconstruction from those statements; every
-choice that the claims do not pin down is a config field.
+training exemplars" and, "without external resets or teacher forcing", learns "to generate stable
+streams of precisely timed spikes". Everything else below comes from one detailed secondary
+summary of the paper (a reader's notes, found in the code index; not checked against the paper,
+so *unverified*): MSD spikes come at T(n) = T(n-1) + F + I(n), T(1) = F + I(1), with F a
+constant and I(n) the delay of interval n (I(n) in {0, 1} for the 49-vs-50 task, F = 49); the
+single output must give I(n) at step T(n); the continual version has about 100 spikes per
+stream, the non-continual version ("NMSD") one interval per stream; a stream is cut at the
+first absolute error >= 0.49; training succeeds after 100 correct spikes in a row, the test
+after 1,000. GTS "exchanges the input and the target" of MSD; the summary says the paper does
+not spell out GTS's input/output layout and that its inputs are mostly zero.
 
-MSD (measure spike delays). One input unit carries sharp spikes: 1.0 for one step, 0.0
-otherwise. Consecutive spikes are separated by an interval T taken from a set of classes
-(default {49, 50}). At every spike after the first, the net must tell which interval has just
-elapsed: one output unit per class, a one-hot target at the spike's step, and error signals only
-at those steps (``mask``). With ``continuous=False`` a sequence has a single interval (the net is
-reset between sequences); with ``continuous=True`` the interval is drawn afresh for every gap, so
-the net must measure each delay without resets. The first spike comes at a random step in
-0 .. ``max_onset`` (default: the shortest interval minus one) so that the net cannot time from the
-sequence start. A sequence is right if at every spike every output is on the correct side of 0.5.
+MSD (measure spike delays), `MSDTask`. One input unit: 1.0 at the spike steps T(1), T(2), ...,
+0.0 otherwise; step t = 1 is the stream's first step (the net starts from its reset state at
+t = 0, so the first interval is timed from the stream's start, as T(1) = F + I(1) says). One
+output unit: its target at step T(n) is I(n); error signals only at the spike steps (``mask``;
+whether the paper also had targets between spikes is unverified). ``n_spikes`` = 1 is the
+non-continual task, ~100 the continual one. A stream is right if every judged output is within
+``tolerance`` (0.49) of its target. Spike steps are stored zero-based in ``info["spikes"]``
+(step T(n) is index T(n) - 1).
 
-GTS (generate timed spikes). The targets of MSD become the task: the net must emit a spike
-(target 1.0, else 0.0) every ``period`` steps, counted from a single start pulse on the one input
-unit (``start_pulse=True``; otherwise the input is all zeros and the net must time from its
-initial state). The net's output is never fed back (no teacher forcing) and the error counts at
-every step. A sequence is right if every output is on the correct side of 0.5 at every step;
-`check_spike_train` judges a freely generated stream by its detected spike times, with a timing
-tolerance, and `GTSTask.test_batch` gives a long stream for that test.
+GTS (generate timed spikes), `GTSTask`, our reading of "input and target exchanged": the target
+is MSD's spike train (1.0 at T(n), 0.0 elsewhere, error at every step), the input carries the
+delays I(n). With the default ``delays=(0,)`` (a fixed period F, our choice of default) the
+input is all zeros and the net must generate the spikes from its own dynamics, free-running
+from the reset state: no teacher forcing (the output is never fed back) and no external reset.
+With several delays, I(n) is given on the input at the first step of interval n (index T(n-1),
+index 0 for n = 1), so the net knows how long to wait (our choice; unverified). A stream is
+right if every step is within ``tolerance`` of its target; `check_spike_train` and
+`GTSTask.spike_train_correct` judge a stream by its detected spike times instead, and
+`GTSTask.test_batch` gives one long stream for the free-running test (the paper's: 1,000 spikes).
 """
 
 from __future__ import annotations
@@ -81,6 +90,16 @@ def spike_times(output: Any, threshold: float = 0.5) -> list[np.ndarray]:
     return result
 
 
+def _spikes_match(found: np.ndarray, expected: np.ndarray, length: int, tolerance: int) -> bool:
+    """One detected spike within ``tolerance`` of each expected one, and no other spike."""
+    found = found[found < length]
+    expected = expected[expected < length]
+    # a spike whose tolerance window is cut by the end may be missing
+    if found.size == expected.size - 1 and expected[-1] + tolerance >= length:
+        expected = expected[:-1]
+    return found.size == expected.size and bool(np.all(np.abs(found - expected) <= tolerance))
+
+
 def check_spike_train(
     output: Any,
     period: int,
@@ -99,7 +118,8 @@ def check_spike_train(
     Args:
         output: (B, T) or (B, T, 1) outputs of a freely running net.
         period: the spike period.
-        first: step of the first expected spike per sequence (default ``period``).
+        first: step (zero-based) of the first expected spike per sequence (default
+            ``period - 1``: the spike at T(1) = period, counting the first step as t = 1).
         tolerance: allowed timing error of each spike, in steps.
         threshold: an output above it is part of a spike.
         lengths: (B,) valid steps per sequence (default: all T).
@@ -110,56 +130,65 @@ def check_spike_train(
     b = len(spikes)
     t = np.asarray(output).shape[1]
     lengths = np.full(b, t) if lengths is None else np.asarray(lengths)
-    first_arr = np.broadcast_to(np.asarray(period if first is None else first), (b,))
+    first_arr = np.broadcast_to(np.asarray(period - 1 if first is None else first), (b,))
     ok = np.zeros(b, dtype=bool)
     for i, found in enumerate(spikes):
         expected = np.arange(int(first_arr[i]), int(lengths[i]), period)
-        found = found[found < lengths[i]]
-        # a spike whose tolerance window is cut by the end may be missing
-        if found.size == expected.size - 1 and expected[-1] + tolerance >= lengths[i]:
-            expected = expected[:-1]
-        ok[i] = found.size == expected.size and bool(np.all(np.abs(found - expected) <= tolerance))
+        ok[i] = _spikes_match(found, expected, int(lengths[i]), tolerance)
     return ok
+
+
+def _check_delays(delays: object) -> tuple[int, ...]:
+    values = tuple(delays) if isinstance(delays, tuple | list) else ()
+    if not values or len(set(values)) != len(values):
+        raise RnnaiError(f"delays must be a non-empty tuple of distinct ints, got {delays!r}")
+    for value in values:
+        _check_int("every delay", value, 0)
+    return tuple(int(v) for v in values)
+
+
+def _spike_schedule(
+    rng: np.random.Generator, batch: int, period: int, delays: tuple[int, ...], n_spikes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw I(n) and the zero-based spike steps T(n) - 1 with T(n) = T(n-1) + F + I(n), T(0) = 0.
+
+    Returns:
+        (delays (B, n_spikes) int64, spike steps (B, n_spikes) int64).
+    """
+    drawn = np.asarray(delays, dtype=np.int64)[rng.integers(0, len(delays), (batch, n_spikes))]
+    times = np.cumsum(period + drawn, axis=1) - 1
+    return drawn, times
 
 
 @dataclass(frozen=True)
 class MSDConfig:
-    """Configuration of the MSD task (measure spike delays)."""
+    """Configuration of the MSD task (measure spike delays; paper defaults, unverified)."""
 
-    intervals: tuple[int, ...] = (49, 50)
-    """The possible delays between consecutive spikes, one class (output unit) each."""
-    n_spikes: int = 10
-    """Input spikes per sequence (the first one starts the first interval)."""
-    continuous: bool = False
-    """False: one interval per sequence; True: a fresh interval for every gap (no resets)."""
-    max_onset: int | None = None
-    """The first spike is at a random step in 0..max_onset; None: min(intervals) - 1."""
-    tolerance: float = 0.5
-    """A sequence is right if every output's absolute error at every spike is below this."""
+    period: int = 49
+    """F: the constant part of every interval (49: spikes 49 or 50 steps apart)."""
+    delays: tuple[int, ...] = (0, 1)
+    """The possible I(n); the target at spike n is I(n)."""
+    n_spikes: int = 100
+    """Spikes per stream: 1 is the paper's non-continual task, ~100 its continual one."""
+    tolerance: float = 0.49
+    """A stream is right if the absolute error at every spike is below this."""
 
     def __post_init__(self) -> None:
-        intervals = tuple(self.intervals)
-        if len(intervals) < 2 or len(set(intervals)) != len(intervals):
-            raise RnnaiError(
-                f"intervals must hold at least 2 distinct ints, got {self.intervals!r}"
-            )
-        for value in intervals:
-            _check_int("every interval", value, 2)
-        object.__setattr__(self, "intervals", tuple(int(v) for v in intervals))
-        _check_int("n_spikes", self.n_spikes, 2)
-        if self.max_onset is not None:
-            _check_int("max_onset", self.max_onset, 0)
+        _check_int("period", self.period, 1)
+        object.__setattr__(self, "delays", _check_delays(self.delays))
+        if len(self.delays) < 2:
+            raise RnnaiError(f"MSD needs at least 2 delays to tell apart, got {self.delays!r}")
+        _check_int("n_spikes", self.n_spikes, 1)
         if not isinstance(self.tolerance, int | float) or self.tolerance <= 0:
             raise RnnaiError(f"tolerance must be a positive number, got {self.tolerance!r}")
 
-    @property
-    def onset_limit(self) -> int:
-        """The largest possible step of the first spike."""
-        return min(self.intervals) - 1 if self.max_onset is None else self.max_onset
-
 
 class MSDTask(SequenceTask):
-    """MSD: at each input spike, classify the delay since the previous spike."""
+    """MSD: at each input spike T(n), output the delay I(n) of the interval that just ended.
+
+    The output is sigmoid (the paper's, for I(n) in {0, 1}; the summary says the paper used a
+    linear output for its larger delay sets).
+    """
 
     name: ClassVar[str] = "msd"
     output_activation = "sigmoid"
@@ -174,31 +203,22 @@ class MSDTask(SequenceTask):
 
     @property
     def output_size(self) -> int:
-        return len(self.config.intervals)
+        return 1
 
     def _sample(self, rng: np.random.Generator, batch: int) -> SequenceBatch:
         c = self.config
-        k, n_gaps = len(c.intervals), c.n_spikes - 1
-        if c.continuous:
-            classes = rng.integers(0, k, size=(batch, n_gaps))  # a fresh interval per gap
-        else:
-            classes = np.repeat(rng.integers(0, k, size=(batch, 1)), n_gaps, axis=1)
-        gaps = np.asarray(c.intervals)[classes]  # (B, n_spikes - 1)
-        onset = rng.integers(0, c.onset_limit + 1, size=batch)
-        times = onset[:, None] + np.concatenate(  # spike steps, (B, n_spikes)
-            [np.zeros((batch, 1), dtype=np.int64), np.cumsum(gaps, axis=1)], axis=1
-        )
-        lengths = times[:, -1] + 1  # a sequence ends with its last spike
+        delays, times = _spike_schedule(rng, batch, c.period, c.delays, c.n_spikes)
+        lengths = times[:, -1] + 1  # a stream ends with its last spike
         t_max = int(lengths.max())
         rows = np.arange(batch)[:, None]
         x = np.zeros((batch, t_max, 1), dtype=np.float32)
         x[rows, times, 0] = 1.0
-        y = np.zeros((batch, t_max, k), dtype=np.float32)
-        y[rows, times[:, 1:], classes] = 1.0  # the interval that just ended
+        y = np.zeros((batch, t_max, 1), dtype=np.float32)
+        y[rows, times, 0] = delays  # I(n) at T(n)
         mask = np.zeros((batch, t_max), dtype=bool)
-        mask[rows, times[:, 1:]] = True  # error signals only at spikes
+        mask[rows, times] = True  # error signals only at the spikes
         return SequenceBatch(
-            x=x, y=y, mask=mask, lengths=lengths, info={"classes": classes, "spikes": times}
+            x=x, y=y, mask=mask, lengths=lengths, info={"delays": delays, "spikes": times}
         )
 
     def _correct(self, output: np.ndarray, batch: SequenceBatch) -> np.ndarray:
@@ -210,28 +230,24 @@ class GTSConfig:
     """Configuration of the GTS task (generate timed spikes)."""
 
     period: int = 10
-    """Steps between consecutive output spikes."""
+    """F: the constant part of every interval (our default; the paper's Fs are unverified)."""
+    delays: tuple[int, ...] = (0,)
+    """The possible I(n); (0,): a fixed period F and an all-zero input."""
     n_spikes: int = 10
-    """Target spikes per training sequence (its length is n_spikes * period + onset + 1)."""
-    start_pulse: bool = True
-    """True: a single input spike marks the start; False: the input is all zeros."""
-    max_onset: int = 0
-    """The start pulse comes at a random step in 0..max_onset."""
-    tolerance: float = 0.5
-    """A sequence is right if every output's absolute error at every step is below this."""
+    """Target spikes per training stream (it ends with the last one)."""
+    tolerance: float = 0.49
+    """A stream is right if the absolute error at every step is below this."""
 
     def __post_init__(self) -> None:
         _check_int("period", self.period, 2)
+        object.__setattr__(self, "delays", _check_delays(self.delays))
         _check_int("n_spikes", self.n_spikes, 1)
-        _check_int("max_onset", self.max_onset, 0)
-        if not self.start_pulse and self.max_onset:
-            raise RnnaiError("max_onset needs start_pulse=True (nothing else marks the start)")
         if not isinstance(self.tolerance, int | float) or self.tolerance <= 0:
             raise RnnaiError(f"tolerance must be a positive number, got {self.tolerance!r}")
 
 
 class GTSTask(SequenceTask):
-    """GTS: emit a spike every ``period`` steps after the start, without teacher forcing."""
+    """GTS: emit the spike train T(n) = T(n-1) + F + I(n) free-running, no teacher forcing."""
 
     name: ClassVar[str] = "gts"
     output_activation = "sigmoid"
@@ -248,47 +264,51 @@ class GTSTask(SequenceTask):
     def output_size(self) -> int:
         return 1
 
-    def _make(self, onset: np.ndarray, n_spikes: int) -> SequenceBatch:
+    def _make(self, rng: np.random.Generator, batch: int, n_spikes: int) -> SequenceBatch:
         c = self.config
-        batch = onset.shape[0]
-        lengths = onset + n_spikes * c.period + 1
+        delays, times = _spike_schedule(rng, batch, c.period, c.delays, n_spikes)
+        lengths = times[:, -1] + 1
         t_max = int(lengths.max())
-        steps = np.arange(t_max)[None, :] - onset[:, None]  # steps since the start, (B, T)
-        valid = np.arange(t_max)[None, :] < lengths[:, None]
-        target = (steps > 0) & (steps % c.period == 0) & valid  # spikes at start + k * period
+        rows = np.arange(batch)[:, None]
+        starts = np.concatenate([np.zeros((batch, 1), dtype=np.int64), times[:, :-1] + 1], 1)
         x = np.zeros((batch, t_max, 1), dtype=np.float32)
-        if c.start_pulse:
-            x[np.arange(batch), onset, 0] = 1.0
+        x[rows, starts, 0] = delays  # I(n) at the first step of interval n (zeros for (0,))
+        y = np.zeros((batch, t_max, 1), dtype=np.float32)
+        y[rows, times, 0] = 1.0
+        valid = np.arange(t_max)[None, :] < lengths[:, None]
         return SequenceBatch(
             x=x,
-            y=target[:, :, None].astype(np.float32),
+            y=y,
             mask=valid,  # error signals at every step
             lengths=lengths,
-            info={"onset": onset},
+            info={"delays": delays, "spikes": times},
         )
 
     def _sample(self, rng: np.random.Generator, batch: int) -> SequenceBatch:
-        onset = rng.integers(0, self.config.max_onset + 1, size=batch)
-        return self._make(onset, self.config.n_spikes)
+        return self._make(rng, batch, self.config.n_spikes)
 
     def test_batch(self, n_spikes: int, rng: np.random.Generator | None = None) -> SequenceBatch:
-        """One long sequence with ``n_spikes`` target spikes, for a free-running test.
+        """One long stream with ``n_spikes`` target spikes, for a free-running test.
 
-        The onset is 0 unless ``rng`` is given (then drawn as in `sample`).
+        ``rng`` draws the delays (needed only when there are several; default seed 0).
         """
         _check_int("n_spikes", n_spikes, 1)
-        onset = np.zeros(1, dtype=np.int64)
-        if rng is not None:
-            onset = check_rng(rng).integers(0, self.config.max_onset + 1, size=1)
-        return self._make(onset, n_spikes)
+        rng = np.random.default_rng(0) if rng is None else check_rng(rng)
+        return self._make(rng, 1, n_spikes)
 
     def spike_train_correct(
         self, output: Any, batch: SequenceBatch, tolerance: int = 0
     ) -> np.ndarray:
-        """(B,) `check_spike_train` of the outputs against this batch's spike schedule."""
-        first = batch.info["onset"] + self.config.period
-        return check_spike_train(
-            output, self.config.period, first=first, tolerance=tolerance, lengths=batch.lengths
+        """(B,) whether the detected spikes (`spike_times`) match this batch's spike schedule:
+        one within ``tolerance`` steps of each target spike and no other."""
+        _check_int("tolerance", tolerance, 0)
+        spikes = spike_times(output)
+        return np.asarray(
+            [
+                _spikes_match(found, batch.info["spikes"][i], int(batch.lengths[i]), tolerance)
+                for i, found in enumerate(spikes)
+            ],
+            dtype=bool,
         )
 
     def _correct(self, output: np.ndarray, batch: SequenceBatch) -> np.ndarray:
