@@ -84,3 +84,20 @@ def test_paper_scale_uses_the_1997_setup_and_all_q() -> None:
         assert r["train"]["optimizer"] == "sgd" and r["train"]["batch"] == 1
         assert r["net"]["variant"] == "lstm1997" and r["confirm"] == 10_000
     assert runs[0]["train"]["lr"] == 1.0 and runs[1]["train"]["lr"] == 0.01
+    assert runs[0]["net"]["input_to_output"] is True
+
+
+def test_quick_2a_net_has_shortcut_and_gate_biases() -> None:
+    run = get_experiment(NAME).config("quick")["runs"][0]
+    assert (run["task"], run["size"]) == ("2a", 100)
+    net = run["net"]
+    assert net["input_to_output"] is True
+    assert net["input_gate_bias"] == [-3.0, -6.0] and net["output_gate_bias"] == [-1.0, -2.0]
+    # the biases survive the JSON round trip into the network that is trained
+    cfg = NetConfig(**net | {k: tuple(net[k]) for k in ("output_gate_bias", "input_gate_bias")})
+    task = make_task("2a", 10)
+    model = SequenceNet(task.input_size, task.output_size, cfg, torch.Generator())
+    lstm = model.lstm
+    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[lstm._plan.slices["i"]]
+    assert b.tolist() == [-3.0, -6.0, -3.0, -6.0]
+    assert model.head.in_features == cfg.hidden + task.input_size
