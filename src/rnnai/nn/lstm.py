@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -88,6 +88,16 @@ def _act(x: Tensor, name: str, out: Tensor | None = None) -> Tensor:
         return torch.tanh(x, out=out) if out is not None else torch.tanh(x)
     y = torch.tanh(x * beta, out=out) if out is not None else torch.tanh(x * beta)
     return y.mul_(alpha)
+
+
+def _act_fn(name: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """Squashing function `name` as a callable (x, out) -> out, resolved once per loop."""
+    ab = ACTIVATIONS[name]
+    if ab is None:
+        return lambda x, out: out.copy_(x)
+    if ab == (1.0, 1.0):
+        return lambda x, out: torch.tanh(x, out=out)
+    return lambda x, out: _act(x, name, out=out)
 
 
 def _act_grad(y: Tensor, name: str) -> Tensor | None:
@@ -288,12 +298,15 @@ def _recurrence_forward(
     Rgt = Rg.t() if v.full_gate_recurrence else None
     # Per-step views made once (unbind is one C++ call); `_rows` cuts them to the active rows.
     xs, Ys, Cs = xw.unbind(0), Y.unbind(0), C.unbind(0)
+    Cu = C.unsqueeze(2).unbind(0)  # c^{t-1} as (B, 1, H), for the i/f peepholes in one op
+    act_g, act_h = _act_fn(v.input_activation), _act_fn(v.output_activation)
     Ag = {g: A[..., s[g]].unbind(0) for g in v.gates}
     Asig = A[..., plan.sig_slice].unbind(0) if plan.sig_slice is not None else None
     HCs = HC.unbind(0) if HC is not None else None
     abuf = torch.empty(B, GH, **opts)  # pre-activations of the current step   (B, G*H)
     a_g = {g: abuf[:, s[g]] for g in v.gates}
     a_sig = abuf[:, plan.sig_slice] if plan.sig_slice is not None else None
+    a_sig3 = a_sig.view(B, -1, H) if a_sig is not None else None  # (B, n_if, H)
     for t in range(T):
         n = batch_sizes[t]
         y_prev, c_prev = _rows(Ys[t], n), _rows(Cs[t], n)
@@ -304,10 +317,10 @@ def _recurrence_forward(
             for k, g in enumerate(sig_names):
                 _rows(a_g[g], n).add_(fgr[:, k * H : (k + 1) * H])
         if peep_if is not None:  # Eqs. 2-3 peepholes p . c^{t-1}, i and f in one op
-            _rows(a_sig, n).view(n, -1, H).addcmul_(c_prev.unsqueeze(1), peep_if)
+            _rows(a_sig3, n).addcmul_(_rows(Cu[t], n), peep_if)
         if a_sig is not None:
             torch.sigmoid(_rows(a_sig, n), out=_rows(Asig[t], n))  # Eqs. 2-3
-        z = _act(_rows(a_g["g"], n), v.input_activation, out=_rows(Ag["g"][t], n))  # Eq. 1
+        z = act_g(_rows(a_g["g"], n), _rows(Ag["g"][t], n))  # Eq. 1
         c = _rows(Cs[t + 1], n)
         if v.input_gate:
             torch.mul(_rows(Ag["i"][t], n), z, out=c)  # Eq. 4: z . i
@@ -325,10 +338,10 @@ def _recurrence_forward(
             if "o" in peep:
                 a_o.addcmul_(c, peep["o"])  # Eq. 5 peephole: p_o . c^t
             o = torch.sigmoid(a_o, out=_rows(Ag["o"][t], n))  # Eq. 5
-            hc = _act(c, v.output_activation, out=_rows(HCs[t], n))
+            hc = act_h(c, _rows(HCs[t], n))
             torch.mul(o, hc, out=y)  # Eq. 6
         else:
-            _act(c, v.output_activation, out=y)  # Eq. 6 with o = 1
+            act_h(c, y)  # Eq. 6 with o = 1
     # Final state of each row: the step of its last element.
     rows = torch.arange(B, device=xw.device)
     y_last = Y[lengths, rows]
@@ -440,14 +453,16 @@ class _Recurrence(torch.autograd.Function):
         Kos = Ko.unbind(0) if Ko is not None else None
         Fms = Fm.unbind(0) if Fm is not None else None
         dybuf = torch.empty(B, H, dtype=A.dtype, device=A.device)
+        dcbuf = torch.empty(B, H, dtype=A.dtype, device=A.device)
+        dcbuf_u = dcbuf.unsqueeze(1)  # (B, 1, H) view, broadcast over the i, f, z blocks
         for t in range(T - 1, -1, -1):
             n = batch_sizes[t]
             dy = torch.add(_rows(dYs[t], n), _rows(dy_rec, n), out=_rows(dybuf, n))  # dL/dy^t
             dc_prev = _rows(dc_rec, n)
             if Kcs is None:
-                dc = dc_prev + dy
+                dc = torch.add(dc_prev, dy, out=_rows(dcbuf, n))
             else:
-                dc = torch.addcmul(dc_prev, dy, _rows(Kcs[t], n))  # Eq. 6 -> c^t
+                dc = torch.addcmul(dc_prev, dy, _rows(Kcs[t], n), out=_rows(dcbuf, n))  # Eq. 6
             if v.output_gate:
                 da_o = _rows(dAg["o"][t], n)
                 torch.mul(dy, _rows(Kos[t], n), out=da_o)  # Eq. 5
@@ -456,7 +471,7 @@ class _Recurrence(torch.autograd.Function):
                 if "o" in peep:
                     dc.addcmul_(da_o, peep["o"])  # o-bar depends on c^t
             # Eq. 4 -> i, f, z pre-activations (one op for all of them).
-            torch.mul(dc.unsqueeze(1), _rows(Ks[t], n), out=_rows(dAm[t], n))
+            torch.mul(_rows(dcbuf_u, n), _rows(Ks[t], n), out=_rows(dAm[t], n))
             if carry is not None:
                 for g in ("i", "f"):
                     if g in carry:
