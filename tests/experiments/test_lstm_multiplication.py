@@ -46,6 +46,9 @@ def test_paper_config_is_the_1997_setup_and_budget() -> None:
     assert cfg["train"]["max_sequences"] == 1_273_000 and cfg["train"]["eval_size"] == 2560
     assert all(s % cfg["train"]["eval_every"] == 0 for s in cfg["stages"])  # judged exactly there
     assert cfg["stages"] == list(PAPER_STAGES)
+    # Gates start closed (input-gate biases negative); without them Adam stayed on the plateau.
+    assert cfg["hidden"] == 4 and all(b < 0 for b in cfg["input_gate_bias"])
+    assert all(b < 0 for b in MultiplicationExperiment().config("quick")["input_gate_bias"])
 
 
 def test_stage_summary_reads_the_last_evaluation_up_to_the_stage() -> None:

@@ -43,6 +43,9 @@ def test_paper_config_is_the_1997_setup() -> None:
         assert run["train"]["eval_size"] == 2560 and run["train"]["max_wrong"] == 3
         assert run["train"]["max_sequences"] >= 3 * PAPER_SEQUENCES[v]
     assert runs["6a"]["hidden"] == 4 and runs["6b"]["hidden"] == 6  # 2 / 3 blocks of 2 cells
+    # Gates start closed (input-gate biases negative); without them Adam stayed on the plateau.
+    cfg = TemporalOrderExperiment().config("paper")
+    assert all(b < 0 for b in cfg["input_gate_bias"]) and len(cfg["input_gate_bias"]) >= 2
 
 
 def _r(solved: bool, seq: int) -> TrialResult:

@@ -20,9 +20,9 @@ rates and block counts are confirmed by the NIPS'96 version of the experiment ("
 hard long time lag problems", Exp. 2, text on idsia.ch/~juergen/nipslstm), which describes the
 same task; the journal paper's own text was not available to check. Here: 4 (6a) or 6 (6b) cells,
 one per block (see `_lstm_common`), 1997 LSTM (no forget gate, truncated gradient), weights in
-[-0.1, 0.1], output-gate biases -1, -2, -3 cycled and input-gate biases -2 (gates start nearly
-closed, the paper's remedies against abuse and internal state drift; deviation: the paper's exact
-bias values are not verified).
+[-0.1, 0.1], output-gate biases -1, -2, -3 and input-gate biases -2, -4, -6, cycled over the cells
+(gates start nearly closed, the paper's remedies against abuse and internal state drift; the
+values are our recollection of the 1997 paper, not verified).
 
 Stop criterion here: a fixed evaluation set of fresh sequences (2,560 at paper scale, as the
 paper's test set) with at most 3 wrong and mean absolute output error at the end below 0.1 (our
@@ -32,13 +32,21 @@ running training sequences and tests afterwards; we check on held-out sequences 
 
 Scales:
 * smoke: 6a, tiny budget (CI: checks the machinery, not the claim).
-* quick: 6a only (6b does not fit), modern setup (Adam lr 0.01, batch 16, 8 cells of the same
-  1997 LSTM), 1 trial, 24,576 sequences (under the paper's 31,390, because one update of the
-  per-step 1997 cell costs about 65 ms on this machine). A modern optimizer is not the paper's
-  setup, so the verdict is at most partial. Measured (seed 0, loaded 2-core machine, 79 s): not
-  solved; the net stays on the plateau where every output predicts the class prior (mean error
-  0.374 = loss 0.375), as it did in every quick setting we tried (Adam lr 0.01-0.05, batch 8-32,
-  4-32 cells, input-gate bias 0 / -2 / -3, the fused forget-gate LSTM too).
+* quick: 6a only (6b does not fit), modern setup (Adam lr 0.01, batch 8, 8 cells of the same
+  1997 LSTM), 1 trial, budget 24,576 sequences (under the paper's 31,390). A modern optimizer is
+  not the paper's setup, so the verdict is at most partial. Tuning (seed 0, 512 fresh evaluation
+  sequences, CPU time): with input-gate biases -2 only, every setting we tried stayed on the
+  plateau where each output predicts the class prior (mean error 0.374; Adam lr 0.01-0.05, batch
+  8-32, 4-32 cells, the fused forget-gate LSTM too); with 4 cells, batch 8 and input-gate biases
+  -3, -6 the net left it after 20,000 sequences but stopped at 241 of 512 wrong (one relevant
+  symbol learned) by 30,000; with 8 cells and input-gate biases -2, -4, -6 it left the plateau
+  after 5,000 sequences and had 0 of 512 wrong (mean error 0.038) after 10,000, 0.006 after
+  40,000. Batch 8 matters: one update costs about the same at any batch size, so it gives 4x the
+  updates of batch 32 for the same time. Measured with this setting (`rnnai run --scale quick`,
+  seed 0, loaded 2-core machine): solved after 6,144 sequences (0 of 512 wrong, mean error
+  0.076), 45 s wall, 24 s CPU; verdict partial (modern setup). In this net the cells do not hold
+  flat between the relevant symbols: they ramp steadily (the input gates stay partly open) and
+  the X/Y symbols change the slope, so the class is read from the drift, not from a clean latch.
 * paper: 6a and 6b in the 1997 setup (online SGD, lr 0.5 / 0.1, 4 / 6 cells), 10 / 3 trials,
   budgets of about 6x / 3.5x the paper's sequences.
 
@@ -49,9 +57,9 @@ but slower, not in every trial, or by the modern setup; not_reproduced when no t
 lowered to partial (the paper claims both).
 
 Internal view: the cell states of the trained net over one sequence of each class, with the
-relevant positions marked: the cells jump at the X/Y symbols (the input gates open there) and stay
-flat in between, latching what they saw until the trigger B (a net that has not learned shows
-no such jumps).
+relevant positions marked. In the quick-scale net the cells do not hold flat between the relevant
+symbols: they ramp steadily, and each X or Y changes the slope, so the class is read from the
+drift at the end (not the clean latching of the 1997 paper's figures).
 """
 
 from __future__ import annotations
@@ -83,7 +91,7 @@ PAPER_SEQUENCES = {"6a": 31_390, "6b": 571_100}
 _BIASES = (-1.0, -2.0, -3.0)
 
 
-_INPUT_BIAS = (-2.0,)
+_INPUT_BIAS = (-2.0, -4.0, -6.0)
 
 
 def _net(hidden: int) -> NetConfig:
@@ -178,7 +186,7 @@ class TemporalOrderExperiment(Experiment):
                     "variant": "6a",
                     "hidden": 8,
                     "trials": 1,
-                    "train": TrainConfig("adam", 0.01, 16, 24_576, 2_048, 512, 3, 0.1),
+                    "train": TrainConfig("adam", 0.01, 8, 24_576, 2_048, 512, 3, 0.1),
                 }
             ]
         else:
