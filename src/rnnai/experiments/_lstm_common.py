@@ -49,6 +49,7 @@ __all__ = [
     "SequenceNet",
     "TrainConfig",
     "TrialResult",
+    "combine_verdicts",
     "evaluate",
     "plot_internals",
     "plot_learning_curves",
@@ -403,6 +404,18 @@ def sequences_verdict(
     if paper_task and rate + 1e-9 >= paper_success and fast:
         return "reproduced", summary
     return "partial", summary
+
+
+def combine_verdicts(verdicts: list[str]) -> str:
+    """Several settings' verdicts in one.
+
+    All reproduced -> reproduced; all not_reproduced -> not_reproduced; else partial.
+    """
+    if verdicts and all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    if all(v == "not_reproduced" for v in verdicts):
+        return "not_reproduced"
+    return "partial"
 
 
 # ----------------------------------------------------------------------------- plots

@@ -84,6 +84,7 @@ from rnnai.experiments._lstm_common import (
     NetConfig,
     SequenceNet,
     TrainConfig,
+    combine_verdicts,
     evaluate,
     fmt_setup,
     last_net,
@@ -156,15 +157,6 @@ def confirm(
         batch = task.sample(rng, min(chunk, n - start))
         wrong += evaluate(net, task, batch, chunk=chunk)[0]
     return wrong
-
-
-def combine_verdicts(verdicts: list[str]) -> str:
-    """Overall: all reproduced -> reproduced; none solved -> not_reproduced; else partial."""
-    if verdicts and all(v == "reproduced" for v in verdicts):
-        return "reproduced"
-    if all(v == "not_reproduced" for v in verdicts):
-        return "not_reproduced"
-    return "partial"
 
 
 def plot_cells_by_symbol(net: SequenceNet, task: SequenceTask, path: Path, title: str) -> str:

@@ -65,6 +65,7 @@ from rnnai.experiments._lstm_common import (
     NetConfig,
     SequenceNet,
     TrainConfig,
+    combine_verdicts,
     fmt_setup,
     last_net,
     plot_internals,
@@ -176,15 +177,6 @@ def guess_search(
 
 
 # ----------------------------------------------------------------------------- plots, verdict
-def combine_verdicts(verdicts: list[str]) -> str:
-    """Overall: all reproduced -> reproduced; none solved -> not_reproduced; else partial."""
-    if verdicts and all(v == "reproduced" for v in verdicts):
-        return "reproduced"
-    if all(v == "not_reproduced" for v in verdicts):
-        return "not_reproduced"
-    return "partial"
-
-
 def plot_cells_by_class(
     net: SequenceNet, task: NoisyTwoSequenceTask, path: Path, title: str, n: int = 6
 ) -> str:
