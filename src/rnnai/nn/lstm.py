@@ -44,7 +44,6 @@ so that `nn.LSTM` state dicts load directly; their sum is the paper's single bia
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -905,8 +904,3 @@ class LSTM(nn.Module):
             hn = hn.index_select(1, inv)
             cn = cn.index_select(1, inv)
         return out, (hn, cn)
-
-
-def _replace(variant: LSTMVariant, **changes: object) -> LSTMVariant:
-    """`dataclasses.replace` for variants (kept for symmetry with config presets)."""
-    return dataclasses.replace(variant, **changes)
