@@ -3,50 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pytest
-from scipy.linalg import solve_continuous_are
 
 from rnnai.envs import fitness
+from rnnai.envs.control import lqr_batch_policy
 from rnnai.envs.pole import (
     DOUBLE_POLE,
     DOUBLE_POLE_NONMARKOV,
     SINGLE_POLE,
     PoleBalancingEnv,
-    PoleConfig,
-    linearize,
-    observation_indices,
-    observation_scale,
 )
 from rnnai.runtime.errors import RnnaiError
-
-
-def lqr_gain(config: PoleConfig) -> np.ndarray:
-    """State-feedback gain K (F = -K z) of an LQR design on the linear model."""
-    A, B = linearize(config)
-    n = 2 + 2 * config.n_poles
-    A, B = A[:n, :n], B[:n, None]
-    Q = np.diag([1.0, 1.0, 100.0, 1.0, 100.0, 1.0][:n])
-    R = np.array([[0.01]])
-    P = solve_continuous_are(A, B, Q, R)
-    K = np.linalg.solve(R, B.T @ P)[0]
-    return np.concatenate([K, np.zeros(6 - n)])
-
-
-def lqr_batch_policy(config: PoleConfig) -> Callable[[np.ndarray], np.ndarray]:
-    """A batched Markov policy: unscale the observation, F = -K z, clipped to [-1, 1]."""
-    K = lqr_gain(config)
-    idx = list(observation_indices(config.n_poles, config.markov))
-    scale = observation_scale(config)[idx]
-    k = K[idx]
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        z = obs * scale  # (P, d) raw state
-        return np.clip(-(z @ k) / config.force_mag, -1.0, 1.0)
-
-    return policy
 
 
 def _zero(obs: np.ndarray) -> float:
