@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from rnnai.experiments.base import RunContext
-from rnnai.nn.lstm import LSTM
+from rnnai.nn.lstm import LSTM, VARIANTS, LSTMVariant
 from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.seeding import numpy_rng_state, set_numpy_rng_state
 from rnnai.tasks.base import SequenceBatch, SequenceTask
@@ -63,8 +63,9 @@ __all__ = [
 class NetConfig:
     """The network of one reproduction."""
 
-    variant: str = "lstm1997"
-    """An `rnnai.nn.lstm.VARIANTS` preset name."""
+    variant: str | LSTMVariant = "lstm1997"
+    """An `rnnai.nn.lstm.VARIANTS` preset name, or an `LSTMVariant` (e.g. a preset changed with
+    `dataclasses.replace`)."""
     hidden: int = 4
     """Memory cells (one per block)."""
     init_range: float = 0.1
@@ -509,7 +510,10 @@ def plot_internals(
 
 def fmt_setup(cfg: TrainConfig, net: NetConfig) -> str:
     """One line saying which network and learning setup a run used."""
-    return f"{net.variant} LSTM, {net.hidden} cells; {cfg.setup}"
+    name = net.variant
+    if isinstance(name, LSTMVariant):
+        name = next((k for k, v in VARIANTS.items() if v == name), "custom-variant")
+    return f"{name} LSTM, {net.hidden} cells; {cfg.setup}"
 
 
 def nan_to_none(x: float) -> float | None:

@@ -96,7 +96,7 @@ _GATE_BIAS = (-0.5, -0.5, -1.0, -1.0, -1.5, -1.5, -2.0, -2.0)
 def net_config(kind: str) -> NetConfig:
     """The network of `kind` ("forget" or "no_forget"); identical except for the forget gate."""
     return NetConfig(
-        variant=VARIANT_OF[kind],  # type: ignore[arg-type]  # an LSTMVariant, not a preset name
+        variant=VARIANT_OF[kind],
         hidden=8,
         init_range=0.2,
         output_gate_bias=_GATE_BIAS,

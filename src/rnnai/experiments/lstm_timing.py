@@ -241,7 +241,7 @@ class TimingExperiment(Experiment):
 
     def _net(self, variant: str, hidden: int) -> NetConfig:
         return NetConfig(
-            variant=paper_variant(variant),  # type: ignore[arg-type]  # an LSTMVariant works too
+            variant=paper_variant(variant),
             hidden=hidden,
             init_range=0.1,
             input_to_output=INPUT_TO_OUTPUT,
