@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from rnnai.experiments._lstm_common import (
     NetConfig,
     TrainConfig,
     TrialResult,
+    last_net,
     sequences_verdict,
     train_trials,
 )
@@ -55,8 +57,19 @@ def test_killed_training_resumes_to_identical_results(tmp_path: Path, kill_after
     killer = KillingCheckpointer(run_dir / "checkpoint.safetensors", fp, kill_after)
     with pytest.raises(Killed):
         _train(_ctx(run_dir, killer))
-    resumed = _train(_ctx(run_dir))  # a fresh process would build the same context
+    resumed_ctx = _ctx(run_dir)  # a fresh process would build the same context
+    resumed = _train(resumed_ctx)
     assert [r.to_dict() for r in resumed] == [r.to_dict() for r in reference]
+    # the last trial's network (for the internal views) survives the kill too
+    ref_net = last_net(_ctx(tmp_path / "ref"), "a").state_dict()
+    got = last_net(resumed_ctx, "a").state_dict()
+    assert all(torch.equal(ref_net[k], got[k]) for k in ref_net)
+
+
+def test_last_net_is_kept_per_run_folder(tmp_path: Path) -> None:
+    _train(_ctx(tmp_path / "one"))
+    assert last_net(_ctx(tmp_path / "one"), "a") is not None
+    assert last_net(_ctx(tmp_path / "two"), "a") is None
 
 
 def test_same_seed_same_results_and_other_seed_differs(tmp_path: Path) -> None:

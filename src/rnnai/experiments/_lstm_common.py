@@ -259,23 +259,35 @@ def train_trials(
 
     Checkpoints at every evaluation (deterministic points): the finished trials, the current
     network and optimizer, the data generator and the counters, so that a killed run resumed
-    with ``--resume`` ends with exactly the same results. Several calls in one experiment need
-    distinct ``label`` s.
+    with ``--resume`` ends with exactly the same results. The last finished trial's network of
+    every label is kept in the checkpoint too, so `last_net` (the internal views) survives a
+    resume. Several calls in one experiment need distinct ``label`` s.
     """
     task = make_task()
     results: list[TrialResult] = []
     state: dict[str, Any] | None = None
     loaded = ctx.checkpointer.load()
     tensors: dict[str, torch.Tensor] = {}
+    # Last finished networks of every label so far: tensors named "last/<label>/..." and their
+    # skeletons; carried through every save of this run.
+    kept: dict[str, torch.Tensor] = {}
+    last_skel: dict[str, Any] = {}
     if loaded is not None:
         tensors, saved = loaded
+        kept = {k: v for k, v in tensors.items() if k.startswith("last/")}
+        last_skel = dict(saved.get("last_nets", {}))
         done_labels = saved.get("done_labels", {})
         if label in done_labels:  # this whole call finished before the kill
+            _remember(ctx, label, _restore_last(task, net_cfg, last_skel.get(label), kept))
             return [TrialResult(**r) for r in done_labels[label]]
         if saved.get("label") == label:
             state = saved
             results = [TrialResult(**r) for r in saved["results"]]
     prior = loaded[1].get("done_labels", {}) if loaded is not None else {}
+
+    def save(t: dict[str, torch.Tensor], st: dict[str, Any]) -> None:
+        ctx.checkpointer.save({**t, **kept}, {**st, "last_nets": last_skel})
+
     total = trials * train_cfg.max_sequences
     net = None
     with ctx.progress(total, f"{label} ({train_cfg.setup})") as bar:
@@ -326,7 +338,7 @@ def train_trials(
                     if solved:
                         break
                     t_packed, skel = pack_state({"net": net.state_dict(), "opt": opt.state_dict()})
-                    ctx.checkpointer.save(
+                    save(
                         t_packed,
                         {
                             "label": label,
@@ -341,7 +353,10 @@ def train_trials(
                     )
             results.append(TrialResult(trial, solved, seen, wrong, train_cfg.eval_size, err, curve))
             bar.advance(max(0, train_cfg.max_sequences - seen))
-            ctx.checkpointer.save(
+            prefix = f"last/{label}/"
+            packed, last_skel[label] = pack_state(net.state_dict(), prefix=prefix)
+            kept = {k: v for k, v in kept.items() if not k.startswith(prefix)} | packed
+            save(
                 {},
                 {
                     "label": label,
@@ -356,19 +371,41 @@ def train_trials(
             )
     done = dict(prior)
     done[label] = [r.to_dict() for r in results]
-    ctx.checkpointer.save({}, {"label": None, "done_labels": done})
-    if net is not None:
-        _LAST_NETS[label] = net  # the last trial's network, for the internal views
+    save({}, {"label": None, "done_labels": done})
+    if net is None:  # every trial had finished before a resume
+        net = _restore_last(task, net_cfg, last_skel.get(label), kept)
+    _remember(ctx, label, net)
     return results
 
 
-_LAST_NETS: dict[str, SequenceNet] = {}
+def _restore_last(
+    task: SequenceTask, net_cfg: NetConfig, skeleton: Any, tensors: dict[str, torch.Tensor]
+) -> SequenceNet | None:
+    """Rebuild a last-trial network saved by `train_trials` (None if none was saved)."""
+    if skeleton is None:
+        return None
+    net = SequenceNet(task.input_size, task.output_size, net_cfg, torch.Generator())
+    net.load_state_dict(unpack_state(skeleton, tensors))
+    return net
 
 
-def last_net(label: str) -> SequenceNet | None:
-    """The network of the last trial trained under `label` in this process (None after a resume
-    that skipped the training; callers then retrain nothing and skip the internal view)."""
-    return _LAST_NETS.get(label)
+# The last trial's network per (run folder, label), for the internal views of the run that
+# trained (or resumed) it; keyed by the run's folder so that runs in one process never mix.
+_LAST_NETS: dict[tuple[str, str], SequenceNet] = {}
+
+
+def _remember(ctx: RunContext, label: str, net: SequenceNet | None) -> None:
+    key = (str(ctx.out_dir.resolve()), label)
+    if net is None:
+        _LAST_NETS.pop(key, None)
+    else:
+        _LAST_NETS[key] = net
+
+
+def last_net(ctx: RunContext, label: str) -> SequenceNet | None:
+    """The network of the last trial that `train_trials` trained under `label` in this run
+    (restored from the checkpoint after a resume); None if it trained none."""
+    return _LAST_NETS.get((str(ctx.out_dir.resolve()), label))
 
 
 # ----------------------------------------------------------------------------- verdict

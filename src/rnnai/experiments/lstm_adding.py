@@ -156,7 +156,7 @@ class AddingExperiment(Experiment):
                 paper=PAPER_SEQUENCES[100],
             )
         ]
-        net = last_net(f"T{cfg['runs'][0]['T']}")
+        net = last_net(ctx, f"T{cfg['runs'][0]['T']}")
         if net is not None:
             task = AddingTask(AddingConfig(T=cfg["runs"][0]["T"]))
             batch = task.sample(ctx.rng("view"), 1)

@@ -269,7 +269,7 @@ class LongLagExperiment(Experiment):
             paper = paper_sequences(task_name, size)
             paper_task = paper is not None and train.setup.startswith("1997")
             v, summary = sequences_verdict(results, paper or PAPER_2A, 1.0, paper_task)
-            net = last_net(label)
+            net = last_net(ctx, label)
             confirmed = None
             if net is not None and results[-1].solved:
                 chunk = max(8, min(512, 2_000_000 // (size * size + 1)))  # bounded one-hot memory
@@ -307,7 +307,7 @@ class LongLagExperiment(Experiment):
         ]
         for run in ctx.config["runs"]:
             label = f"{run['task']}_{run['size']}"
-            net = last_net(label)
+            net = last_net(ctx, label)
             if net is None:
                 continue
             task = make_task(run["task"], run["size"])

@@ -305,7 +305,7 @@ class MultiplicationExperiment(Experiment):
                 paper=482_000 if paper_setup else None,
             )
         ]
-        net = last_net("mult")
+        net = last_net(ctx, "mult")
         if net is not None:
             task = MultiplicationTask(MultiplicationConfig(T=T))
             plots.append(

@@ -348,7 +348,7 @@ class NoisyTwoSequenceExperiment(Experiment):
             ),
             plot_guessing([x["trials"] for x in guesses], ctx.out_dir / "guessing.png", headline),
         ]
-        net = last_net(first)
+        net = last_net(ctx, first)
         if net is not None:
             r0 = cfg["runs"][0]
             task = make_task(r0["variant"], r0["T"], r0["N"])

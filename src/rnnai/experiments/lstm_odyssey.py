@@ -269,7 +269,7 @@ class OdysseyExperiment(Experiment):
                 groups, ctx.out_dir / "learning_curve.png", "Median learning curves per variant"
             ),
         ]
-        net = last_net(f"vanilla_lr{best_lr['vanilla']:g}")
+        net = last_net(ctx, f"vanilla_lr{best_lr['vanilla']:g}")
         if net is not None:
             batch = ReberTask().sample(ctx.rng("view"), 1)
             plots.append(

@@ -252,7 +252,7 @@ class TemporalOrderExperiment(Experiment):
             )
         ]
         for variant in groups:
-            net = last_net(variant)
+            net = last_net(ctx, variant)
             if net is None:  # resumed after this training finished: no network in memory
                 continue
             task = TemporalOrderTask(TemporalOrderConfig(variant=variant))

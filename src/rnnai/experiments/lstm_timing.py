@@ -268,7 +268,7 @@ class TimingExperiment(Experiment):
                     results += train_trials(ctx, lambda task=task: task, net_cfg, train, 1, label)
                     test = _recall(ctx, f"long:{label}")
                     if test is None:
-                        net = last_net(label)
+                        net = last_net(ctx, label)
                         test = (
                             long_stream_test(net, task, g["test_spikes"])
                             if net is not None
@@ -276,8 +276,8 @@ class TimingExperiment(Experiment):
                         )
                         _remember(ctx, f"long:{label}", test)
                     tests.append(test)
-                    if last_net(label) is not None:
-                        views[variant] = last_net(label)
+                    if last_net(ctx, label) is not None:
+                        views[variant] = last_net(ctx, label)
                 solved = [t["solved"] for t in tests]
                 row[variant] = {
                     "setup": _setup(train, variant, cfg["hidden"]),
@@ -302,8 +302,8 @@ class TimingExperiment(Experiment):
             train = TrainConfig(**m["train"])
             label = f"msd_{variant}"
             results = train_trials(ctx, lambda: msd_task, net_cfg, train, m["trials"], label)
-            if last_net(label) is not None:
-                msd_views[variant] = last_net(label)
+            if last_net(ctx, label) is not None:
+                msd_views[variant] = last_net(ctx, label)
             solved = [r.sequences for r in results if r.solved]
             metrics["msd"][variant] = {
                 "setup": _setup(train, variant, cfg["hidden"]),
