@@ -54,7 +54,8 @@ for nets without peepholes. reproduced: p >= 0.8 and q <= p - 0.5; partial: p > 
 not_reproduced: otherwise (including when no net solves it). MSD is reported, not judged.
 
 Resume note: each GTS trial's long-stream test is stored in the checkpoint right after the trial;
-a kill between the end of a trial's training and that save loses the test (counted unsolved).
+a kill before that save reruns the test on the trained network, which `train_trials` keeps in the
+checkpoint (`last_net`), so nothing is lost.
 """
 
 from __future__ import annotations
