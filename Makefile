@@ -8,13 +8,21 @@ PY     := $(VENV)/bin/python
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: demo test install lint clean
+.PHONY: demo test install lint clean espeak-ng
 
 $(VENV)/.installed: pyproject.toml
+	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory espeak-ng
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,distributed]'
 	touch $@
+
+# Speech data (rnnai.data.speech) is synthesized by espeak-ng, a Debian package.
+espeak-ng:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -qq espeak-ng >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null); \
+	else echo "espeak-ng is missing: run 'sudo apt-get install espeak-ng'"; exit 1; fi
 
 install: $(VENV)/.installed
 
