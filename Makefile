@@ -8,21 +8,24 @@ PY     := $(VENV)/bin/python
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: demo test install lint clean espeak-ng
+.PHONY: demo test install lint clean system-packages
 
 $(VENV)/.installed: pyproject.toml
-	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory espeak-ng
+	@command -v espeak-ng >/dev/null && [ -d /usr/share/fonts/truetype/dejavu ] || \
+	  $(MAKE) --no-print-directory system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,distributed]'
 	touch $@
 
-# Speech data (rnnai.data.speech) is synthesized by espeak-ng, a Debian package.
-espeak-ng:
+# Speech data (rnnai.data.speech) is synthesized by espeak-ng and text lines
+# (rnnai.data.text_lines) are rendered with the DejaVu fonts: Debian packages.
+SYSTEM_PACKAGES := espeak-ng fonts-dejavu-core fonts-dejavu-extra
+system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get install -y -qq espeak-ng >/dev/null 2>&1 || \
-	  (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null); \
-	else echo "espeak-ng is missing: run 'sudo apt-get install espeak-ng'"; exit 1; fi
+	  apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null); \
+	else echo "missing system packages: run 'sudo apt-get install $(SYSTEM_PACKAGES)'"; exit 1; fi
 
 install: $(VENV)/.installed
 

@@ -1,0 +1,59 @@
+"""Real data made on the machine: synthesized speech and rendered text lines for CTC.
+
+* `make_speech` (espeak-ng speech, log-mel features; presets `DIGITS`, `WORDS`),
+* `make_text_lines` (DejaVu text lines with distortions, image columns; preset `TEXT_LINES`),
+
+both returning a `LabelledSequences` (features, CTC labels, transcripts, word spans, provenance),
+deterministic for a seed and cached on disk (`default_cache_dir`). `text_corpus` draws the texts
+alone (to fit language models), `vocabulary` gives the lexicon (for dictionary decoding).
+"""
+
+from __future__ import annotations
+
+from rnnai.data._cache import CacheError, default_cache_dir
+from rnnai.data.sequences import BLANK, LabelledSequences
+from rnnai.data.speech import (
+    DIGITS,
+    WORDS,
+    SpeechConfig,
+    espeak_version,
+    log_mel,
+    make_speech,
+    require_espeak,
+    speech_alphabet,
+    synthesize,
+)
+from rnnai.data.text_lines import (
+    TEXT_LINES,
+    TextLineConfig,
+    installed_fonts,
+    make_text_lines,
+    render_line,
+    text_lines_alphabet,
+)
+from rnnai.data.words import KEYWORDS, text_corpus, vocabulary
+
+__all__ = [
+    "BLANK",
+    "DIGITS",
+    "KEYWORDS",
+    "TEXT_LINES",
+    "WORDS",
+    "CacheError",
+    "LabelledSequences",
+    "SpeechConfig",
+    "TextLineConfig",
+    "default_cache_dir",
+    "espeak_version",
+    "installed_fonts",
+    "log_mel",
+    "make_speech",
+    "make_text_lines",
+    "render_line",
+    "require_espeak",
+    "speech_alphabet",
+    "synthesize",
+    "text_corpus",
+    "text_lines_alphabet",
+    "vocabulary",
+]
