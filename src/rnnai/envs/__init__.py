@@ -12,7 +12,28 @@ Any `PoleConfig` field can be passed to ``gym.make``, e.g.
 ``gym.make("rnnai/DoublePole-v0", markov=False, initial_angle_deg=1.0)`` or
 ``gym.make("rnnai/CartPoleWieland-v0", markov=False)``. Fitness functions (steps balanced,
 Gruau's damping fitness, the 625-start generalization test) on the vectorized numba twin are in
-`rnnai.envs.fitness`. Importing this package registers the ids (idempotently).
+`rnnai.envs.fitness`.
+
+The long-term dependency T-maze of Bakker's RL-LSTM paper (NIPS 14, 2002),
+`rnnai.envs.tmaze.TMazeEnv`:
+
+| id                  | observation                                        | episode ends        |
+|---------------------|----------------------------------------------------|---------------------|
+| ``rnnai/TMaze-v0``  | 3 bits: road sign at the start, corridor, junction | an arm is entered   |
+
+Any `TMazeConfig` field can be passed, e.g. ``gym.make("rnnai/TMaze-v0", corridor_length=70)``;
+`rnnai.envs.tmaze.TMazeBatch` steps many mazes at once on the numba twin.
+
+Pole balancing in 3D (poles on ball joints on a cart that moves in the plane; Gomez & Schmidhuber
+2005), `rnnai.envs.pole3d.Pole3DEnv`, two force components:
+
+| id                                  | poles | observation                              |
+|-------------------------------------|-------|------------------------------------------|
+| ``rnnai/Pole3D-v0``                 | 1     | x, y, x', y', theta_x, theta_y and rates |
+| ``rnnai/DoublePole3D-v0``           | 2     | the same for both poles (12 values)      |
+| ``rnnai/DoublePole3DNonMarkov-v0``  | 2     | x, y and the four angles (no rates)      |
+
+Importing this package registers the ids (idempotently).
 """
 
 from __future__ import annotations
@@ -28,14 +49,32 @@ from rnnai.envs.pole import (
     PoleBalancingEnv,
     PoleConfig,
 )
+from rnnai.envs.pole3d import (
+    DOUBLE_POLE_3D,
+    DOUBLE_POLE_3D_NONMARKOV,
+    SINGLE_POLE_3D,
+    Pole3DConfig,
+    Pole3DEnv,
+)
+from rnnai.envs.tmaze import TMazeBatch, TMazeConfig, TMazeEnv
 
 __all__ = [
     "DOUBLE_POLE",
+    "DOUBLE_POLE_3D",
+    "DOUBLE_POLE_3D_NONMARKOV",
     "DOUBLE_POLE_NONMARKOV",
     "ENV_IDS",
     "SINGLE_POLE",
     "PoleBalancingEnv",
+    "POLE3D_ENV_IDS",
+    "Pole3DConfig",
+    "Pole3DEnv",
     "PoleConfig",
+    "SINGLE_POLE_3D",
+    "TMAZE_ENV_IDS",
+    "TMazeBatch",
+    "TMazeConfig",
+    "TMazeEnv",
     "register_envs",
 ]
 
@@ -46,19 +85,40 @@ ENV_IDS: dict[str, dict[str, Any]] = {
 }
 """Registered ids and the `PoleConfig` fields each sets (the rest keep their defaults)."""
 
+TMAZE_ENV_IDS: dict[str, dict[str, Any]] = {"rnnai/TMaze-v0": {}}
+"""Registered T-maze ids and the `TMazeConfig` fields each sets (N = 10 by default)."""
+
+
+POLE3D_ENV_IDS: dict[str, dict[str, Any]] = {
+    "rnnai/Pole3D-v0": {"n_poles": 1, "failure_angle_deg": 12.0},
+    "rnnai/DoublePole3D-v0": {"n_poles": 2, "markov": True},
+    "rnnai/DoublePole3DNonMarkov-v0": {"n_poles": 2, "markov": False},
+}
+"""Registered 3D pole ids and the `Pole3DConfig` fields each sets."""
+
+_ENTRY_POINTS: tuple[tuple[dict[str, dict[str, Any]], str], ...] = (
+    (ENV_IDS, "rnnai.envs.pole:PoleBalancingEnv"),
+    (TMAZE_ENV_IDS, "rnnai.envs.tmaze:TMazeEnv"),
+    (POLE3D_ENV_IDS, "rnnai.envs.pole3d:Pole3DEnv"),
+)
+
 
 def register_envs() -> None:
-    """Register every id in `ENV_IDS` with gymnasium (a no-op for ids already registered)."""
-    for env_id, kwargs in ENV_IDS.items():
-        if env_id in gym.registry:
-            continue
-        gym.register(
-            id=env_id,
-            entry_point="rnnai.envs.pole:PoleBalancingEnv",
-            kwargs=dict(kwargs),
-            max_episode_steps=None,
-            disable_env_checker=False,
-        )
+    """Register every id of `ENV_IDS`, `TMAZE_ENV_IDS` and `POLE3D_ENV_IDS` (idempotently).
+
+    Episodes are truncated by each config's ``max_steps``, not by a gymnasium TimeLimit.
+    """
+    for table, entry_point in _ENTRY_POINTS:
+        for env_id, kwargs in table.items():
+            if env_id in gym.registry:
+                continue
+            gym.register(
+                id=env_id,
+                entry_point=entry_point,
+                kwargs=dict(kwargs),
+                max_episode_steps=None,
+                disable_env_checker=False,
+            )
 
 
 register_envs()

@@ -1,0 +1,109 @@
+"""rl.tmaze: smoke run through the CLI, exact resume after a kill, the verdict rule, the configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.experiments import get_experiment
+from rnnai.experiments.base import RunContext
+from rnnai.experiments.rl_tmaze import RunResult, longest_solved, tmaze_verdict
+from rnnai.runtime.checkpoint import Checkpointer
+
+
+def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main, ["run", "rl.tmaze", "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "rl.tmaze" / "result.json").read_text())
+    assert res["paper"]["value"] == 70
+    m = res["metrics"]
+    assert res["headline"]["value"] == m["lstm"]["longest_solved"]
+    assert res["verdict"] == tmaze_verdict(
+        m["lstm"]["longest_solved"], m["memoryless"]["longest_solved"]
+    )
+    assert m["memoryless"]["longest_solved"] == 0  # a reactive agent cannot read the sign
+    assert "learning_curves.png" in res["plots"] and "behaviour.png" in res["plots"]
+    for plot in res["plots"]:
+        assert (tmp_path / "rl.tmaze" / plot).stat().st_size > 1000
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL right after the n-th checkpoint write."""
+
+
+class KillingCheckpointer(Checkpointer):
+    def __init__(self, path: Path, fingerprint: dict, kill_after: int = -1):
+        super().__init__(path, fingerprint)
+        self.kill_after = kill_after
+        self.saves = 0
+
+    def save(self, tensors, state):  # type: ignore[override]
+        super().save(tensors, state)
+        self.saves += 1
+        if self.saves == self.kill_after:
+            raise Killed
+
+
+def _config() -> dict:
+    cfg = get_experiment("rl.tmaze").config("smoke")
+    cfg["advantage"]["episodes_per_update"] = 4
+    return cfg | {"lengths": [2, 3], "seeds": 1, "steps_per_cell": 100, "eval_every": 2}
+
+
+def _ctx(run_dir: Path, checkpointer: Checkpointer | None = None) -> RunContext:
+    return RunContext("rl.tmaze", "smoke", 5, run_dir, _config(), checkpointer=checkpointer)
+
+
+def _final(ctx: RunContext) -> tuple[dict, list]:
+    outcome = get_experiment("rl.tmaze").run(ctx)
+    _, state = ctx.checkpointer.load()
+    return outcome.metrics, state["results"]
+
+
+FP = {"experiment": "rl.tmaze", "scale": "smoke", "seed": 5}
+
+
+@pytest.mark.parametrize("when", [0.3, 0.8])
+def test_killed_run_resumes_to_identical_results(tmp_path: Path, when: float) -> None:
+    counter = KillingCheckpointer(tmp_path / "ref" / "checkpoint.safetensors", FP)
+    reference = _final(_ctx(tmp_path / "ref", counter))
+    assert any(r["curve"] for r in reference[1])  # evaluations (and their saves) happened
+    assert counter.saves > 5  # mid-run saves as well as the end-of-run ones
+    run_dir = tmp_path / "run"
+    kill_after = max(1, int(when * counter.saves))
+    killer = KillingCheckpointer(run_dir / "checkpoint.safetensors", FP, kill_after)
+    with pytest.raises(Killed):
+        get_experiment("rl.tmaze").run(_ctx(run_dir, killer))
+    assert _final(_ctx(run_dir)) == reference
+
+
+def _r(learner: str, n: int, solved: bool, skipped: bool = False) -> RunResult:
+    return RunResult(learner, n, 0, solved, 10, 1, skipped=skipped)
+
+
+def test_longest_solved_needs_half_of_the_runs() -> None:
+    runs = [_r("lstm", 5, True), _r("lstm", 5, False), _r("lstm", 10, False), _r("lstm", 10, False)]
+    runs += [_r("memoryless", 5, False)]
+    assert longest_solved(runs, "lstm") == 5
+    assert longest_solved(runs, "memoryless") == 0
+
+
+def test_verdict_rule() -> None:
+    assert tmaze_verdict(70, 0) == "reproduced"
+    assert tmaze_verdict(70, 70) == "not_reproduced"
+    assert tmaze_verdict(20, 0) == "partial"
+    assert tmaze_verdict(0, 0) == "not_reproduced"
+
+
+def test_paper_scale_sweeps_bakkers_lengths_with_his_constants() -> None:
+    cfg = get_experiment("rl.tmaze").config("paper")
+    assert cfg["lengths"][0] == 5 and cfg["lengths"][-1] == 70 and cfg["seeds"] == 10
+    adv = cfg["advantage"]
+    assert (adv["gamma"], adv["lam"], adv["kappa"]) == (0.98, 0.8, 0.1)
+    assert cfg["nets"]["lstm"]["cells"] == 3 and cfg["nets"]["memoryless"]["cells"] == 0
