@@ -33,6 +33,10 @@ Pole balancing in 3D (poles on ball joints on a cart that moves in the plane; Go
 | ``rnnai/DoublePole3D-v0``           | 2     | the same for both poles (12 values)      |
 | ``rnnai/DoublePole3DNonMarkov-v0``  | 2     | x, y and the four angles (no rates)      |
 
+The octopus arm of the RL competitions (after Yekutieli et al. 2005: 10 compartments with
+dorsal, ventral and transverse muscles; 82 observations, 32 actions), ``rnnai/OctopusArm-v0``,
+`rnnai.envs.octopus.OctopusArmEnv` (any `OctopusConfig` field can be passed, e.g. ``food_x=6.0``).
+
 Importing this package registers the ids (idempotently).
 """
 
@@ -64,6 +68,7 @@ __all__ = [
     "DOUBLE_POLE_3D_NONMARKOV",
     "DOUBLE_POLE_NONMARKOV",
     "ENV_IDS",
+    "OCTOPUS_ENV_IDS",
     "SINGLE_POLE",
     "PoleBalancingEnv",
     "POLE3D_ENV_IDS",
@@ -96,15 +101,19 @@ POLE3D_ENV_IDS: dict[str, dict[str, Any]] = {
 }
 """Registered 3D pole ids and the `Pole3DConfig` fields each sets."""
 
+OCTOPUS_ENV_IDS: dict[str, dict[str, Any]] = {"rnnai/OctopusArm-v0": {}}
+"""Registered octopus-arm ids and the `OctopusConfig` fields each sets."""
+
 _ENTRY_POINTS: tuple[tuple[dict[str, dict[str, Any]], str], ...] = (
     (ENV_IDS, "rnnai.envs.pole:PoleBalancingEnv"),
     (TMAZE_ENV_IDS, "rnnai.envs.tmaze:TMazeEnv"),
     (POLE3D_ENV_IDS, "rnnai.envs.pole3d:Pole3DEnv"),
+    (OCTOPUS_ENV_IDS, "rnnai.envs.octopus:OctopusArmEnv"),
 )
 
 
 def register_envs() -> None:
-    """Register every id of `ENV_IDS`, `TMAZE_ENV_IDS` and `POLE3D_ENV_IDS` (idempotently).
+    """Register every id of the tables above with gymnasium (idempotently).
 
     Episodes are truncated by each config's ``max_steps``, not by a gymnasium TimeLimit.
     """
