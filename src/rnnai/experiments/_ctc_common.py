@@ -1,0 +1,889 @@
+"""Shared machinery of the CTC reproductions: the BLSTM-CTC network, training with checkpoints
+that resume exactly, decoding and scoring, and the plots.
+
+Papers:
+
+* A. Graves, S. Fernandez, F. Gomez & J. Schmidhuber, "Connectionist Temporal Classification:
+  Labelling Unsegmented Sequence Data with Recurrent Neural Networks", ICML 2006, pp. 369-376.
+* A. Graves, M. Liwicki, S. Fernandez, R. Bertolami, H. Bunke & J. Schmidhuber, "A Novel
+  Connectionist System for Unconstrained Handwriting Recognition", IEEE TPAMI 31(5):855-868, 2009.
+* S. Fernandez, A. Graves & J. Schmidhuber, "An Application of Recurrent Neural Networks to
+  Discriminative Keyword Spotting", ICANN 2007, LNCS 4669, pp. 220-229.
+
+The network (`CTCNet`) maps input frames x = (x_1, ..., x_T) to per-frame label distributions
+y^t_k over the alphabet L' = L + {blank} (blank = label 0): an optional linear+tanh input
+projection, a stack of (bidirectional) LSTM layers (`rnnai.nn.lstm.LSTM`), and a linear layer to
+|L'| units followed by a log-softmax, so the network emits ln y^t_k. CTC (Graves et al. 2006,
+Eqs. 2-3) defines
+
+    p(pi | x) = prod_t y^t_{pi_t},        p(l | x) = sum_{pi in B^-1(l)} p(pi | x),
+
+with B the map that removes repeats and then blanks, and training minimizes
+O = -sum_{(x, z) in S} ln p(z | x) (Eq. 12), here `torch.nn.functional.ctc_loss` summed over the
+minibatch and divided by its size. The label error rate (Sec. 2.1) is
+LER = sum ED(h(x), z) / sum |z| over the test set (`rnnai.ctc.label_error_rate`).
+
+Training (`train_ctc`): Adam, minibatches of sequences of similar length (sorted by length with a
+random jitter per epoch, then the batches shuffled), padded batches run with their true lengths
+(the LSTM packs them), gradient-norm clipping, optional Gaussian input noise (Graves et al. 2006
+add noise of standard deviation 0.6 to the TIMIT inputs), inputs normalized per dimension with the
+training set's mean and standard deviation. After every epoch the validation set is decoded by
+best path; the weights with the lowest validation LER are kept ("early stopping" in the papers,
+here over a fixed number of epochs, so every run has the same budget). Torch runs on one thread
+inside `train_ctc` and `posteriors` (the result does not depend on the machine's core count).
+
+Deviations from the papers, for every experiment that uses this module: Adam instead of SGD with
+momentum (0.9, learning rate 1e-4 in 2006); all weights drawn uniformly from
+[-init_range, init_range] (the papers: [-0.1, 0.1]); torch.nn.LSTM's cell (forget gate, no
+peepholes: the 2006 and 2009 BLSTMs had peepholes) unless the config names another variant;
+optional frame stacking (`CTCNetConfig.stack` concatenates k consecutive frames, making the
+sequence k times shorter, a speed measure the papers do not use).
+
+Checkpoints: one after every epoch (network, optimizer, the best weights so far, the learning
+curve); the data order and the noise of an epoch come from generators derived from the run seed
+and the epoch number, so a run killed at any moment and resumed with ``--resume`` ends with exactly
+the same numbers. Several networks trained in one run (distinct ``label`` s) share the
+checkpoint; finished ones are kept in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnai.ctc import best_path, label_error_rate
+from rnnai.experiments.base import RunContext
+from rnnai.nn.lstm import LSTM, VARIANTS
+from rnnai.runtime.checkpoint import pack_state, unpack_state
+from rnnai.runtime.errors import RnnaiError
+
+__all__ = [
+    "CTCDataError",
+    "CTCNet",
+    "CTCNetConfig",
+    "CTCTrainConfig",
+    "LabelledData",
+    "Normalizer",
+    "Posteriors",
+    "TrainedCTC",
+    "check_ctc_data",
+    "config_dict",
+    "count_params",
+    "data_cache_dir",
+    "ctc_objective",
+    "length_batches",
+    "matched_unidirectional",
+    "pad_batch",
+    "plot_alignment",
+    "plot_learning_curves",
+    "posteriors",
+    "spike_alignment",
+    "spikes",
+    "train_ctc",
+    "valid_ler",
+]
+
+
+class CTCDataError(RnnaiError):
+    """Training or test data that CTC cannot use (the message names the utterance and why)."""
+
+
+class LabelledData(Protocol):
+    """What the harness needs from a data set (`rnnai.data.LabelledSequences` has it).
+
+    Attributes:
+        features: Per utterance a (T_i, F) float32 array of input frames.
+        labels: Per utterance a (L_i,) int64 array of labels in 1..C-1 (0 is the blank).
+        texts: Per utterance its transcript.
+        alphabet: The label names, ``alphabet[0] == "<blank>"``; C = len(alphabet).
+    """
+
+    features: list[np.ndarray]
+    labels: list[np.ndarray]
+    texts: list[str]
+    alphabet: tuple[str, ...]
+
+    def __len__(self) -> int: ...
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass(frozen=True)
+class CTCNetConfig:
+    """The network of one CTC reproduction."""
+
+    hidden: int = 64
+    """LSTM cells per layer and direction."""
+    layers: int = 2
+    """Stacked LSTM layers (the 2006 TIMIT net had one BLSTM layer of 100 cells per direction;
+    the 2009 handwriting net one hidden BLSTM layer)."""
+    bidirectional: bool = True
+    """BLSTM (True) or a unidirectional, forward-in-time LSTM (False)."""
+    projection: int = 0
+    """Units of a linear+tanh input projection before the LSTM (0: none)."""
+    variant: str = "torch"
+    """`rnnai.nn.lstm.VARIANTS` preset; "torch" runs the fused kernel, "vanilla" has peepholes."""
+    stack: int = 1
+    """Concatenate this many consecutive input frames into one (1: none); the output sequence is
+    ceil(T / stack) frames long."""
+    init_range: float = 0.1
+    """Every weight uniform in [-init_range, init_range] (the papers' 0.1)."""
+
+    def __post_init__(self) -> None:
+        if self.hidden < 1 or self.layers < 1 or self.stack < 1 or self.projection < 0:
+            raise ValueError(
+                "hidden, layers and stack must be >= 1 and projection >= 0; got "
+                f"hidden={self.hidden}, layers={self.layers}, stack={self.stack}, "
+                f"projection={self.projection}"
+            )
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown LSTM variant {self.variant!r}; one of {sorted(VARIANTS)}")
+        if not self.init_range > 0:
+            raise ValueError(f"init_range must be > 0, got {self.init_range}")
+
+    @property
+    def describe(self) -> str:
+        """One line naming the architecture."""
+        kind = "BLSTM" if self.bidirectional else "LSTM"
+        proj = f"tanh projection {self.projection} -> " if self.projection else ""
+        stack = f", {self.stack} frames stacked" if self.stack > 1 else ""
+        return (
+            f"{proj}{self.layers} x {kind} {self.hidden} cells/direction "
+            f"(variant {self.variant}){stack}"
+        )
+
+
+@dataclass(frozen=True)
+class CTCTrainConfig:
+    """How a CTC network is trained."""
+
+    epochs: int = 20
+    """Passes over the training set (the budget; the best validation epoch is kept)."""
+    batch: int = 16
+    """Sequences per minibatch."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    grad_clip: float = 10.0
+    """Clip the gradient's global norm to this (<= 0: no clipping)."""
+    input_noise: float = 0.0
+    """Standard deviation of Gaussian noise added to the normalized inputs while training."""
+    length_jitter: float = 0.1
+    """Relative random jitter of the lengths before sorting them into batches (0: the batches are
+    the same every epoch, only their order changes)."""
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch < 1:
+            raise ValueError(f"epochs and batch must be >= 1; got {self.epochs}, {self.batch}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.input_noise < 0 or self.length_jitter < 0:
+            raise ValueError("input_noise and length_jitter must be >= 0")
+
+    @property
+    def describe(self) -> str:
+        """One line naming the learning setup."""
+        noise = f", input noise {self.input_noise}" if self.input_noise else ""
+        return (
+            f"Adam lr {self.lr}, batch {self.batch}, {self.epochs} epochs, clip "
+            f"{self.grad_clip}{noise}"
+        )
+
+
+# ----------------------------------------------------------------------------- data helpers
+def check_ctc_data(data: LabelledData, stack: int = 1, what: str = "data") -> None:
+    """Check that every utterance can be labelled by CTC.
+
+    A labelling l needs at least |l| + (number of repeated neighbours) output frames (a blank
+    must separate repeats).
+
+    Args:
+        data: The data set.
+        stack: Frames stacked by the network (output frames = ceil(T / stack)).
+        what: The data set's name for messages.
+
+    Raises:
+        CTCDataError: For empty data, mismatched counts, features that are not 2-D float arrays of
+            one width, labels outside 1..C-1, or an utterance too short for its labelling.
+    """
+    n = len(data.features)
+    if n == 0:
+        raise CTCDataError(f"{what} is empty")
+    if len(data.labels) != n:
+        raise CTCDataError(f"{what} has {n} feature arrays but {len(data.labels)} labellings")
+    C = len(data.alphabet)
+    width = None
+    for i, (x, z) in enumerate(zip(data.features, data.labels, strict=True)):
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating):
+            raise CTCDataError(
+                f"{what}[{i}]: features must be a 2-D float array (T, F); got {x.dtype} "
+                f"{tuple(x.shape)}"
+            )
+        width = x.shape[1] if width is None else width
+        if x.shape[1] != width:
+            raise CTCDataError(f"{what}[{i}]: {x.shape[1]} features per frame, expected {width}")
+        if z.size and (z.min() < 1 or z.max() >= C):
+            raise CTCDataError(f"{what}[{i}]: labels must lie in 1..{C - 1}; got {z.tolist()}")
+        need = len(z) + int((z[1:] == z[:-1]).sum())
+        frames = -(-x.shape[0] // stack)
+        if frames < need:
+            raise CTCDataError(
+                f"{what}[{i}]: {frames} output frames cannot emit its {len(z)} labels "
+                f"({need} frames needed)"
+            )
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Per-dimension input normalization, (x - mean) / std, fitted on the training set.
+
+    Attributes:
+        mean: (F,) float32 mean over all training frames.
+        std: (F,) float32 standard deviation (floored at 1e-5).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, features: Sequence[np.ndarray]) -> Normalizer:
+        """Fit on a list of (T_i, F) arrays.
+
+        Args:
+            features: The training utterances.
+
+        Returns:
+            The fitted normalizer.
+        """
+        frames = np.concatenate([np.asarray(x, np.float64) for x in features], axis=0)  # (N, F)
+        mean = frames.mean(0)
+        std = np.maximum(frames.std(0), 1e-5)
+        return cls(mean.astype(np.float32), std.astype(np.float32))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Normalize a (T, F) array; returns float32."""
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+
+def length_batches(
+    lengths: Sequence[int], batch: int, rng: np.random.Generator, jitter: float = 0.1
+) -> list[np.ndarray]:
+    """Minibatches of utterances of similar length, in random order.
+
+    Args:
+        lengths: Length of each utterance.
+        batch: Utterances per batch (the last may be smaller).
+        rng: Draws the jitter and the batch order.
+        jitter: Relative random jitter added to the lengths before sorting.
+
+    Returns:
+        Index arrays, one per batch; together they cover every utterance once.
+    """
+    lens = np.asarray(lengths, dtype=np.float64)
+    key = lens * (1.0 + jitter * rng.random(len(lens)))
+    order = np.argsort(key, kind="stable")
+    chunks = [order[i : i + batch] for i in range(0, len(order), batch)]
+    return [chunks[k] for k in rng.permutation(len(chunks))]
+
+
+def pad_batch(
+    data: LabelledData, idx: Sequence[int], norm: Normalizer
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Normalized, zero-padded inputs and concatenated targets for `F.ctc_loss`.
+
+    Args:
+        data: The data set.
+        idx: The utterances of the batch.
+        norm: The input normalizer.
+
+    Returns:
+        ``x`` (B, T_max, F) float32, ``lengths`` (B,) int64, ``targets`` (sum L_i,) int64,
+        ``target_lengths`` (B,) int64.
+    """
+    xs = [norm(data.features[i]) for i in idx]
+    lengths = torch.tensor([len(x) for x in xs], dtype=torch.long)
+    x = torch.zeros(len(xs), int(lengths.max()), xs[0].shape[1])  # (B, T_max, F)
+    for b, xb in enumerate(xs):
+        x[b, : len(xb)] = torch.from_numpy(xb)
+    zs = [np.asarray(data.labels[i], dtype=np.int64) for i in idx]
+    targets = torch.from_numpy(np.concatenate(zs)) if zs else torch.zeros(0, dtype=torch.long)
+    target_lengths = torch.tensor([len(z) for z in zs], dtype=torch.long)
+    return x, lengths, targets, target_lengths
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block (results then do not depend on the machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# ----------------------------------------------------------------------------- the network
+class CTCNet(nn.Module):
+    """(B)LSTM-CTC: optional tanh input projection, stacked (B)LSTM, linear layer, log-softmax.
+
+    Args:
+        n_in: Input features per frame (F).
+        n_classes: Output labels C including the blank (label 0).
+        cfg: The architecture.
+        generator: Draws the initial weights.
+
+    Inputs: ``x`` (N, L, F) padded batch, ``lengths`` (N,) true lengths (None: all L).
+    Outputs: ``(log_probs, out_lengths)``: ln y^t_k as (N, L', C) with L' = ceil(L / stack),
+    and (N,) output lengths ceil(lengths / stack).
+    """
+
+    def __init__(
+        self, n_in: int, n_classes: int, cfg: CTCNetConfig, generator: torch.Generator
+    ) -> None:
+        super().__init__()
+        if n_in < 1 or n_classes < 2:
+            raise ValueError(
+                f"CTCNet needs n_in >= 1 and n_classes >= 2 (blank + a label); got {n_in}, "
+                f"{n_classes}"
+            )
+        self.cfg = cfg
+        self.n_in = n_in
+        self.n_classes = n_classes
+        width = n_in * cfg.stack
+        self.proj = nn.Linear(width, cfg.projection) if cfg.projection else None
+        self.lstm = LSTM(
+            cfg.projection or width,
+            cfg.hidden,
+            num_layers=cfg.layers,
+            batch_first=True,
+            bidirectional=cfg.bidirectional,
+            variant=cfg.variant,
+        )
+        self.head = nn.Linear(cfg.hidden * (2 if cfg.bidirectional else 1), n_classes)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * cfg.init_range)
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable weights."""
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, L, F) -> ((N, L', C) log-probabilities, (N,) output lengths)."""
+        if x.dim() != 3 or x.shape[2] != self.n_in:
+            raise ValueError(f"CTCNet expected input (N, L, {self.n_in}), got {tuple(x.shape)}")
+        N, L, _ = x.shape
+        if lengths is None:
+            lengths = torch.full((N,), L, dtype=torch.long)
+        k = self.cfg.stack
+        if k > 1:
+            pad = (-L) % k
+            if pad:
+                x = F.pad(x, (0, 0, 0, pad))  # (N, L + pad, F)
+            x = x.reshape(N, (L + pad) // k, k * self.n_in)  # (N, L', k F)
+            lengths = (lengths + k - 1) // k
+        if self.proj is not None:
+            x = torch.tanh(self.proj(x))  # (N, L', P)
+        h, _ = self.lstm(x, lengths=lengths)  # (N, L', D H)
+        return F.log_softmax(self.head(h), dim=-1), lengths  # ln y^t_k, (N, L', C)
+
+
+def count_params(cfg: CTCNetConfig, n_in: int, n_classes: int) -> int:
+    """The number of weights `CTCNet` has for a config, without building it.
+
+    Per LSTM layer and direction G H (I_k + H) weights and 2 G H biases (two bias vectors, as
+    torch), with G the variant's gate blocks and I_k the layer's input width, plus peepholes and
+    gate recurrence where the variant has them; plus the projection and the output layer.
+    """
+    v = VARIANTS[cfg.variant]
+    width = n_in * cfg.stack
+    D = 2 if cfg.bidirectional else 1
+    H, G = cfg.hidden, len(v.gates)
+    total = cfg.projection * (width + 1) if cfg.projection else 0
+    extra = len(v.peephole_gates) * H  # peephole weights
+    if v.full_gate_recurrence:
+        extra += (len(v.sigmoid_gates) * H) ** 2
+    for k in range(cfg.layers):
+        in_k = (cfg.projection or width) if k == 0 else D * H
+        total += D * (G * H * (in_k + H) + 2 * G * H + extra)
+    return total + (D * H + 1) * n_classes
+
+
+def matched_unidirectional(cfg: CTCNetConfig, n_in: int, n_classes: int) -> CTCNetConfig:
+    """A unidirectional config like ``cfg`` whose cell count gives the closest number of weights.
+
+    Args:
+        cfg: The bidirectional config.
+        n_in: Input features per frame.
+        n_classes: Output labels including the blank.
+
+    Returns:
+        ``cfg`` with ``bidirectional=False`` and ``hidden`` chosen to match `count_params`.
+    """
+    target = count_params(cfg, n_in, n_classes)
+    best = min(
+        range(1, 4 * cfg.hidden + 1),
+        key=lambda h: abs(
+            count_params(replace(cfg, hidden=h, bidirectional=False), n_in, n_classes) - target
+        ),
+    )
+    return replace(cfg, hidden=best, bidirectional=False)
+
+
+def ctc_objective(
+    net: CTCNet,
+    x: torch.Tensor,
+    lengths: torch.Tensor,
+    targets: torch.Tensor,
+    target_lengths: torch.Tensor,
+) -> torch.Tensor:
+    """O = -sum ln p(z | x) over the batch, divided by the batch size (Graves et al. 2006, Eq. 12).
+
+    Args:
+        net: The network.
+        x: (B, T, F) padded inputs.
+        lengths: (B,) input lengths.
+        targets: (sum L_i,) concatenated labellings.
+        target_lengths: (B,) labelling lengths.
+
+    Returns:
+        The scalar loss.
+    """
+    logp, out_lengths = net(x, lengths)
+    loss = F.ctc_loss(
+        logp.transpose(0, 1),  # (T, B, C), as ctc_loss wants
+        targets,
+        out_lengths,
+        target_lengths,
+        blank=0,
+        reduction="sum",
+        zero_infinity=True,
+    )
+    return loss / x.shape[0]
+
+
+# ----------------------------------------------------------------------------- evaluation
+@dataclass
+class Posteriors:
+    """The network's outputs on a data set.
+
+    Attributes:
+        log_probs: (N, T_max, C) float32 ln y^t_k, zero-padded past each utterance's length.
+        lengths: (N,) int64 output frames per utterance.
+        loss: Mean CTC loss -ln p(z | x) per utterance.
+    """
+
+    log_probs: np.ndarray
+    lengths: np.ndarray
+    loss: float
+
+    def utterance(self, i: int) -> np.ndarray:
+        """(T_i, C) log-probabilities of utterance ``i``."""
+        return self.log_probs[i, : self.lengths[i]]
+
+
+@torch.no_grad()
+def posteriors(net: CTCNet, data: LabelledData, norm: Normalizer, batch: int = 32) -> Posteriors:
+    """Run the network over a data set (in length-sorted batches) and collect ln y^t_k.
+
+    Args:
+        net: The trained network.
+        data: The data set.
+        norm: The training set's normalizer.
+        batch: Utterances per forward pass.
+
+    Returns:
+        The posteriors, in the data set's order, and the mean CTC loss.
+    """
+    was_training = net.training
+    net.eval()
+    n = len(data.features)
+    stack = net.cfg.stack
+    out_len = np.array([-(-len(x) // stack) for x in data.features], dtype=np.int64)
+    out = np.zeros((n, int(out_len.max()), net.n_classes), dtype=np.float32)
+    order = np.argsort([len(x) for x in data.features], kind="stable")
+    total = 0.0
+    with _one_thread():
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
+            logp, ol = net(x, lengths)
+            total += float(
+                F.ctc_loss(
+                    logp.transpose(0, 1), targets, ol, target_lengths, 0, "sum", zero_infinity=True
+                )
+            )
+            for b, i in enumerate(idx):
+                out[i, : int(ol[b])] = logp[b, : int(ol[b])].numpy()
+    net.train(was_training)
+    return Posteriors(out, out_len, total / n)
+
+
+def spikes(log_probs: np.ndarray, blank: int = 0) -> list[tuple[int, int]]:
+    """Where the network fires: (frame, label) at the first frame of every run of one non-blank
+    argmax label (the frames that best path keeps).
+
+    Args:
+        log_probs: (T, C) ln y^t_k.
+        blank: The blank label.
+
+    Returns:
+        (frame, label) pairs in time order.
+    """
+    path = log_probs.argmax(-1)  # (T,)
+    out = []
+    for t, k in enumerate(path):
+        if k != blank and (t == 0 or path[t - 1] != k):
+            out.append((t, int(k)))
+    return out
+
+
+def spike_alignment(
+    post: Posteriors,
+    data: LabelledData,
+    spans: Sequence[Sequence[tuple[str, int, int]]],
+    stack: int,
+) -> tuple[float | None, int]:
+    """How often CTC's spikes fall inside the reference segment of the label they emit.
+
+    Only for word labels with known word segments: over the utterances whose best-path decoding
+    equals the reference, the k-th spike should lie inside the k-th word's frames
+    [first, end) (the output frame covers input frames [t stack, (t+1) stack)). The network was
+    never shown these segments: a high fraction shows that CTC found the alignment itself.
+
+    Args:
+        post: The posteriors on ``data``.
+        data: The data set (word labels).
+        spans: Per utterance the reference (word, first_frame, end_frame) segments.
+        stack: Input frames per output frame.
+
+    Returns:
+        (fraction of spikes inside their word's segment or None when no utterance was decoded
+        exactly, number of spikes judged).
+    """
+    inside = judged = 0
+    for i in range(len(data.labels)):
+        sp = spikes(post.utterance(i))
+        z = data.labels[i].tolist()
+        if [k for _, k in sp] != z or len(spans[i]) != len(z):
+            continue
+        for (t, _), (_, first, end) in zip(sp, spans[i], strict=True):
+            judged += 1
+            inside += int(t * stack < end and (t + 1) * stack > first)
+    return (inside / judged if judged else None), judged
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass
+class TrainedCTC:
+    """A trained network and its history.
+
+    Attributes:
+        label: The name it was trained under.
+        net: The network with the weights of its best validation epoch.
+        norm: The input normalizer (fitted on the training set).
+        curve: Rows [epoch, mean training loss, validation loss, validation best-path LER].
+        best_epoch: The epoch (1-based) whose weights ``net`` holds.
+    """
+
+    label: str
+    net: CTCNet
+    norm: Normalizer
+    curve: list[list[float]] = field(default_factory=list)
+    best_epoch: int = 0
+
+    @property
+    def best_valid_ler(self) -> float:
+        """Validation LER (best path) of the kept weights."""
+        return self.curve[self.best_epoch - 1][3] if self.best_epoch else math.nan
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able facts: parameters, best epoch, validation LER, the curve."""
+        return {
+            "params": self.net.n_params,
+            "net": self.net.cfg.describe,
+            "best_epoch": self.best_epoch,
+            "best_valid_ler": self.best_valid_ler,
+            "curve": self.curve,
+        }
+
+
+def _epoch_loss(
+    net: CTCNet,
+    opt: torch.optim.Optimizer,
+    data: LabelledData,
+    norm: Normalizer,
+    cfg: CTCTrainConfig,
+    rng: np.random.Generator,
+    gen: torch.Generator,
+) -> float:
+    """One pass over the training set; returns the mean per-utterance loss."""
+    net.train()
+    total, count = 0.0, 0
+    for idx in length_batches([len(x) for x in data.features], cfg.batch, rng, cfg.length_jitter):
+        x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
+        if cfg.input_noise > 0:
+            x = x + cfg.input_noise * torch.randn(x.shape, generator=gen)
+            x = x * (torch.arange(x.shape[1])[None, :, None] < lengths[:, None, None])
+        loss = ctc_objective(net, x, lengths, targets, target_lengths)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+        count += len(idx)
+    return total / max(count, 1)
+
+
+def valid_ler(post: Posteriors, data: LabelledData) -> float:
+    """Best-path label error rate of posteriors against the data's labellings."""
+    hyps = best_path(post.log_probs, post.lengths)
+    return label_error_rate([z.tolist() for z in data.labels], [h.labels for h in hyps])
+
+
+def train_ctc(
+    ctx: RunContext,
+    train: LabelledData,
+    valid: LabelledData,
+    net_cfg: CTCNetConfig,
+    train_cfg: CTCTrainConfig,
+    label: str = "blstm",
+) -> TrainedCTC:
+    """Train a CTC network, checkpointing every epoch; keep the best validation weights.
+
+    Args:
+        ctx: The run context (seed streams, checkpointer, progress, log).
+        train: Training data.
+        valid: Validation data (decoded by best path after every epoch).
+        net_cfg: The architecture.
+        train_cfg: The learning setup.
+        label: A name unique within the run (several networks share the checkpoint).
+
+    Returns:
+        The network with its best validation weights, and the learning curve.
+
+    Raises:
+        CTCDataError: If an utterance cannot be labelled by CTC or the data sets disagree.
+    """
+    check_ctc_data(train, net_cfg.stack, "training data")
+    check_ctc_data(valid, net_cfg.stack, "validation data")
+    if tuple(train.alphabet) != tuple(valid.alphabet):
+        raise CTCDataError("training and validation data have different alphabets")
+    norm = Normalizer.fit(train.features)
+    n_in, C = train.features[0].shape[1], len(train.alphabet)
+    net = CTCNet(n_in, C, net_cfg, ctx.torch_generator(label, "init"))
+    opt = torch.optim.Adam(net.parameters(), lr=train_cfg.lr)
+
+    loaded = ctx.checkpointer.load()
+    tensors: dict[str, torch.Tensor] = {}
+    saved: dict[str, Any] = {}
+    if loaded is not None:
+        tensors, saved = loaded
+    done: dict[str, Any] = dict(saved.get("done", {}))
+    kept = {k: v for k, v in tensors.items() if k.startswith("done/")}
+    if label in done:  # finished before the kill
+        entry = done[label]
+        net.load_state_dict(unpack_state(entry["net"], kept))
+        return TrainedCTC(label, net, norm, entry["curve"], entry["best_epoch"])
+
+    epoch, curve, best_epoch, best_ler = 0, [], 0, math.inf
+    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    current = saved.get("current")
+    if current is not None and current.get("label") == label:
+        state = unpack_state(current["nets"], tensors)
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        best_state = state["best"]
+        epoch, curve = current["epoch"], current["curve"]
+        best_epoch, best_ler = current["best_epoch"], current["best_ler"]
+
+    def save(extra: dict[str, torch.Tensor], cur: dict[str, Any] | None) -> None:
+        ctx.checkpointer.save({**kept, **extra}, {"done": done, "current": cur})
+
+    with _one_thread(), ctx.progress(train_cfg.epochs, f"{label}: {net_cfg.describe}") as bar:
+        bar.advance(epoch)
+        while epoch < train_cfg.epochs:
+            rng = ctx.rng(label, "epoch", epoch)
+            gen = ctx.torch_generator(label, "noise", epoch)
+            loss = _epoch_loss(net, opt, train, norm, train_cfg, rng, gen)
+            post = posteriors(net, valid, norm)
+            ler = valid_ler(post, valid)
+            epoch += 1
+            curve.append([epoch, loss, post.loss, ler])
+            if ler < best_ler:
+                best_ler, best_epoch = ler, epoch
+                best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            bar.advance()
+            bar.update(loss=f"{loss:.3f}", valid_ler=f"{ler:.3f}")
+            packed, skel = pack_state(
+                {"net": net.state_dict(), "opt": opt.state_dict(), "best": best_state},
+                prefix="cur",
+            )
+            save(
+                packed,
+                {
+                    "label": label,
+                    "epoch": epoch,
+                    "curve": curve,
+                    "best_epoch": best_epoch,
+                    "best_ler": best_ler,
+                    "nets": skel,
+                },
+            )
+    net.load_state_dict(best_state)
+    packed, skel = pack_state(net.state_dict(), prefix=f"done/{label}")
+    kept |= packed
+    done[label] = {"net": skel, "curve": curve, "best_epoch": best_epoch}
+    save({}, None)
+    ctx.log(
+        f"{label}: {net_cfg.describe}, {net.n_params:,} weights; best validation LER "
+        f"{best_ler:.4f} at epoch {best_epoch}/{train_cfg.epochs} ({train_cfg.describe})"
+    )
+    return TrainedCTC(label, net, norm, curve, best_epoch)
+
+
+def data_cache_dir(ctx: RunContext) -> Path:
+    """Where a run caches its generated data: inside the run folder at smoke scale (CI leaves
+    nothing behind), else the shared `rnnai.data.default_cache_dir` (reused across runs)."""
+    if ctx.scale == "smoke":
+        return ctx.out_dir / "data-cache"
+    from rnnai.data import default_cache_dir
+
+    return default_cache_dir()
+
+
+def config_dict(net: CTCNetConfig, train: CTCTrainConfig) -> dict[str, Any]:
+    """The JSON-able form of a network and training config (for an experiment's config)."""
+    return {"net": asdict(net), "train": asdict(train)}
+
+
+# ----------------------------------------------------------------------------- plots
+def plot_learning_curves(
+    models: Sequence[TrainedCTC], path: Path, title: str, paper: float | None = None
+) -> str:
+    """Training loss and validation label error rate against epochs, one line per network.
+
+    Args:
+        models: The trained networks.
+        path: Where to write the PNG.
+        title: The figure title.
+        paper: A paper's error rate to mark on the LER axis (a fraction), or None.
+
+    Returns:
+        The file name.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3.4))
+    ax_loss, ax_ler = fig.subplots(1, 2)
+    for k, m in enumerate(models):
+        c = np.asarray(m.curve, dtype=np.float64)
+        if not len(c):
+            continue
+        ax_loss.plot(c[:, 0], c[:, 1], color=f"C{k}", label=f"{m.label} train")
+        ax_loss.plot(c[:, 0], c[:, 2], color=f"C{k}", ls="--", label=f"{m.label} valid")
+        ax_ler.plot(c[:, 0], c[:, 3], color=f"C{k}", label=m.label)
+        ax_ler.plot([m.best_epoch], [m.best_valid_ler], "o", color=f"C{k}", ms=5)
+    if paper is not None:
+        ax_ler.axhline(paper, color="k", ls=":", lw=1, label="paper (other data)")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("CTC loss per utterance")
+    ax_ler.set_xlabel("epoch")
+    ax_ler.set_ylabel("validation LER (best path)")
+    ax_ler.set_ylim(bottom=0)
+    ax_loss.legend(fontsize=7)
+    ax_ler.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return path.name
+
+
+def plot_alignment(
+    features: np.ndarray,
+    log_probs: np.ndarray,
+    alphabet: Sequence[str],
+    path: Path,
+    title: str,
+    *,
+    reference: str,
+    decoded: str,
+    stack: int = 1,
+    image: bool = False,
+    spans: Sequence[tuple[str, int, int]] | None = None,
+    highlight: tuple[int, int] | None = None,
+) -> str:
+    """The aligned view: the input, and above it the CTC output spikes with their labels.
+
+    Args:
+        features: (T, F) input frames (unnormalized).
+        log_probs: (T', C) the network's ln y^t_k for the same utterance.
+        alphabet: Label names (index 0 is the blank).
+        path: Where to write the PNG.
+        title: The figure title.
+        reference: The true transcript.
+        decoded: The decoded transcript.
+        stack: Input frames per output frame.
+        image: Draw the features as an image (row 0 at the top: text lines), else as a
+            spectrogram (row 0 at the bottom).
+        spans: Reference (word, first_frame, end_frame) segments to mark, or None.
+        highlight: Input frames [first, end) to shade over the outputs (e.g. a spotted
+            keyword), or None.
+
+    Returns:
+        The file name.
+    """
+    from matplotlib.figure import Figure
+
+    T = features.shape[0]
+    probs = np.exp(log_probs)  # (T', C)
+    t_in = (np.arange(probs.shape[0]) + 0.5) * stack  # output frame -> input frame centre
+    fig = Figure(figsize=(10, 5.2))
+    ax_y, ax_x = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.1, 1.0]})
+    ax_y.plot(t_in, probs[:, 0], color="0.7", ls="--", lw=1, label="blank")
+    for t, k in spikes(log_probs):
+        ax_y.plot(t_in, probs[:, k], color=f"C{k % 10}", lw=1)
+        ax_y.annotate(
+            alphabet[k] if alphabet[k] != " " else "_",
+            (t_in[t], min(probs[t, k] + 0.04, 1.08)),
+            ha="center",
+            fontsize=8,
+            color=f"C{k % 10}",
+        )
+        ax_x.axvline(t_in[t], color="r", lw=0.6, alpha=0.6)
+    if highlight is not None:
+        ax_y.axvspan(*highlight, color="gold", alpha=0.3, label="highlighted segment")
+    ax_y.set_ylim(0, 1.15)
+    ax_y.set_ylabel("output y_k^t")
+    ax_y.legend(fontsize=7, loc="upper right")
+    ax_y.set_title(f"{title}\nreference: {reference!r}\ndecoded:   {decoded!r}", fontsize=9)
+    ax_x.imshow(
+        features.T,
+        aspect="auto",
+        interpolation="nearest",
+        cmap="Greys" if image else "viridis",
+        origin="upper" if image else "lower",
+        extent=(0, T, features.shape[1], 0) if image else (0, T, 0, features.shape[1]),
+    )
+    if spans:
+        for word, a, b in spans:
+            ax_x.axvspan(a, b, ymin=0.0, ymax=0.06, color="orange", alpha=0.8)
+            ax_x.text((a + b) / 2, features.shape[1] * (0.02 if image else 0.98), word,
+                      ha="center", va="top", fontsize=7, color="orange")  # fmt: skip
+    ax_x.set_xlabel("input frame (red: output spikes; orange: reference word segments)")
+    ax_x.set_ylabel("input feature")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return path.name

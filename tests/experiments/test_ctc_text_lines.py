@@ -1,0 +1,121 @@
+"""ctc.text_lines: verdict rule, dictionary decoding helper, configs, smoke run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.ctc import WordBigramLM
+from rnnai.experiments import get_experiment
+from rnnai.experiments._ctc_common import Posteriors
+from rnnai.experiments.ctc_text_lines import decode_dictionary, verdict
+
+
+def test_verdict_rule() -> None:
+    assert verdict({"best_path": 0.3, "dictionary_lm": 0.2})[0] == "reproduced"
+    assert verdict({"best_path": 0.3, "dictionary_lm": 0.259})[0] == "reproduced"
+    assert verdict({"best_path": 0.5, "dictionary_lm": 0.4})[0] == "partial"  # accuracy 60%
+    assert verdict({"best_path": 0.1, "dictionary_lm": 0.2})[0] == "partial"  # dict hurts
+    v, checks = verdict({"best_path": 0.3, "dictionary_lm": 0.5})
+    assert v == "not_reproduced" and not any(checks.values())
+
+
+def _spiky(path: list[int], C: int) -> np.ndarray:
+    logp = np.full((len(path), C), np.log(0.02 / (C - 1)))
+    logp[np.arange(len(path)), path] = np.log(0.98)
+    return logp
+
+
+def test_dictionary_decoding_snaps_a_misspelling_to_a_word() -> None:
+    # alphabet: blank, space, a, b, c; dictionary "ab", "cab"; the net spells "ab cb"
+    words = [[2, 3], [4, 2, 3]]
+    path = [2, 0, 3, 1, 4, 0, 3, 0]  # a b _ c b
+    lp = _spiky(path, 5)
+    post = Posteriors(lp[None], np.array([len(path)]), 0.0)
+    (hyp,) = decode_dictionary(post, words, 1, None, 1.0)
+    assert hyp in ([2, 3, 1, 4, 2, 3], [2, 3, 1, 2, 3])  # "ab cab" or "ab ab": dictionary words
+
+
+def test_bigram_lm_breaks_a_tie_between_words() -> None:
+    words = [[2], [3]]  # "a", "b"
+    lp = np.log(np.full((3, 4), 0.25))  # uninformative frames: only the LM decides
+    lp[:, 1] = np.log(0.01)
+    lp -= np.log(np.exp(lp).sum(-1, keepdims=True))
+    post = Posteriors(lp[None], np.array([3]), 0.0)
+    lm = WordBigramLM(k=0.01).fit([[1]] * 50, 2)  # sentences are "b"
+    (hyp,) = decode_dictionary(post, words, 1, lm, 5.0)
+    assert hyp == [3]
+
+
+def test_configs_use_distinct_seeds_and_grow() -> None:
+    exp = get_experiment("ctc.text_lines")
+    cfgs = [exp.config(s) for s in ("smoke", "quick", "paper")]
+    assert len(set(cfgs[1]["data"]["seeds"].values())) == 4  # the LM text is never test text
+    sizes = [c["data"]["n_train"] for c in cfgs]
+    assert sizes == sorted(sizes)
+
+
+def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main, ["run", "ctc.text_lines", "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "ctc.text_lines"
+    res = json.loads((out / "result.json").read_text())
+    m = res["metrics"]
+    assert res["paper"]["value"] == 74.1
+    assert set(m["test_wer"]) == {"best_path", "dictionary", "dictionary_lm"}
+    assert res["verdict"] == verdict(m["test_wer"])[0]
+    assert res["headline"]["value"] == pytest.approx(
+        100 * (1 - m["test_wer"]["dictionary_lm"]), abs=0.01
+    )
+    assert (
+        m["lm_weight"] in m["valid_wer_by_lm_weight"]
+        or str(m["lm_weight"]) in m["valid_wer_by_lm_weight"]
+    )
+    assert res["plots"] == ["learning_curve.png", "alignment.png"]
+    for plot in res["plots"]:
+        assert (out / plot).stat().st_size > 1000
+
+
+class _Killed(Exception):
+    """Stands in for SIGKILL right after a checkpoint write."""
+
+
+def test_run_killed_after_a_checkpoint_resumes_to_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rnnai.experiments import runner
+
+    ref = runner.run_experiment("ctc.text_lines", "smoke", out=tmp_path / "ref", quiet=True)
+    save = runner._RunCheckpointer.save
+    calls = {"n": 0}
+
+    def killing_save(self, tensors, state):  # type: ignore[no-untyped-def]
+        save(self, tensors, state)
+        calls["n"] += 1
+        if calls["n"] == 1:  # after the first epoch's checkpoint
+            raise _Killed
+
+    monkeypatch.setattr(runner._RunCheckpointer, "save", killing_save)
+    with pytest.raises(_Killed):
+        runner.run_experiment("ctc.text_lines", "smoke", out=tmp_path / "run", quiet=True)
+    assert (tmp_path / "run" / "ctc.text_lines" / "checkpoint.safetensors").is_file()
+    resumed_saves = {"n": 0}
+
+    def counting_save(self, tensors, state):  # type: ignore[no-untyped-def]
+        save(self, tensors, state)
+        resumed_saves["n"] += 1
+
+    monkeypatch.setattr(runner._RunCheckpointer, "save", counting_save)
+    got = runner.run_experiment(
+        "ctc.text_lines", "smoke", out=tmp_path / "run", resume=True, quiet=True
+    )
+    assert got["metrics"] == ref["metrics"] and got["verdict"] == ref["verdict"]
+    # it continued: only epoch 2 and the final save, not the 2 epochs + final of a fresh run
+    assert resumed_saves["n"] == 2
