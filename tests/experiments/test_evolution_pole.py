@@ -1,0 +1,128 @@
+"""evolution.pole_*: smoke run through the CLI, exact resume after a kill, the verdict rule."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rnnai.cli import main
+from rnnai.evolution import CMAESConfig, CoSyNEConfig, ESPConfig
+from rnnai.experiments import get_experiment
+from rnnai.experiments.base import RunContext
+from rnnai.experiments.evolution_pole import pole_verdict, run_comparison, summarize
+from rnnai.runtime.checkpoint import Checkpointer
+
+CFG = {
+    "task": "double_pole_nonmarkov",
+    "problem": {"n_neurons": 2, "activation": "tanh", "success_steps": 200},
+    "runs": 1,
+    "max_evaluations": 80,
+    "algorithms": {
+        "cosyne": asdict(CoSyNEConfig(population=8, init_range=3.0)),
+        "esp": asdict(ESPConfig(subpopulation=4, trials=3, init_range=3.0)),
+        "cmaes": asdict(CMAESConfig()),
+    },
+}
+FP = {"experiment": "evolution.test", "scale": "smoke", "seed": 5}
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL right after the n-th checkpoint write."""
+
+
+class KillingCheckpointer(Checkpointer):
+    def __init__(self, path: Path, fingerprint: dict, kill_after: int):
+        super().__init__(path, fingerprint)
+        self.kill_after = kill_after
+        self.saves = 0
+
+    def save(self, tensors, state):  # type: ignore[override]
+        super().save(tensors, state)
+        self.saves += 1
+        if self.saves == self.kill_after:
+            raise Killed
+
+
+def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:
+    return RunContext("evolution.test", "smoke", 5, folder, CFG, checkpointer=checkpointer)
+
+
+@pytest.mark.parametrize("kill_after", [2, 14, 22])
+def test_killed_comparison_resumes_to_identical_results(tmp_path: Path, kill_after: int) -> None:
+    reference = run_comparison(_ctx(tmp_path / "ref"), CFG)
+    assert {r["algorithm"] for r in reference} == {"cosyne", "esp", "cmaes"}
+    run_dir = tmp_path / "run"
+    killer = KillingCheckpointer(run_dir / "checkpoint.safetensors", FP, kill_after)
+    with pytest.raises(Killed):
+        run_comparison(_ctx(run_dir, killer), CFG)
+    resumed = run_comparison(_ctx(run_dir), CFG)  # a fresh process builds the same context
+    assert resumed == reference
+
+
+def test_other_seed_gives_other_runs(tmp_path: Path) -> None:
+    a = run_comparison(_ctx(tmp_path / "a"), CFG)
+    ctx = RunContext("evolution.test", "smoke", 6, tmp_path / "b", CFG)
+    assert run_comparison(ctx, CFG) != a
+
+
+def _summary(solved: list[int | None], gens: list[int] | None = None) -> dict:
+    results = [
+        {
+            "algorithm": "cosyne",
+            "solved": e is not None,
+            "evaluations": e if e is not None else 10**6,
+            "generalization": None if gens is None else gens[i],
+        }
+        for i, e in enumerate(solved)
+    ]
+    return summarize(results, "cosyne")
+
+
+def test_verdict_rule() -> None:
+    assert pole_verdict(_summary([900, 1900]), 954, True, False) == "reproduced"
+    assert pole_verdict(_summary([1900, 2000]), 954, True, False) == "partial"  # > 2x slower
+    assert pole_verdict(_summary([900, None]), 954, True, False) == "partial"  # not every run
+    assert pole_verdict(_summary([900]), 954, False, False) == "partial"  # not the paper's task
+    assert pole_verdict(_summary([None]), 954, True, False) == "not_reproduced"
+    assert pole_verdict(_summary([3000], [250]), 3416, True, True) == "reproduced"
+    assert pole_verdict(_summary([3000], [150]), 3416, True, True) == "partial"  # generalizes badly
+
+
+def test_summary_reports_median_and_quartiles() -> None:
+    s = _summary([100, 300, None, 200])
+    assert s["solved"] == 3 and s["runs"] == 4 and s["success_rate"] == 0.75
+    assert s["median_evaluations"] == 200 and s["q25_evaluations"] == 150
+
+
+def test_single_pole_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main,
+        ["run", "evolution.pole_single", "--scale", "smoke", "--out", str(tmp_path), "--quiet"],
+    )
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "evolution.pole_single" / "result.json").read_text())
+    assert res["paper"]["value"] == 98
+    m = res["metrics"]
+    assert set(m) >= {"cosyne", "esp", "cmaes", "runs"}
+    # smoke balances 1,000 steps, not the paper's 100,000: never "reproduced"
+    assert res["verdict"] == ("partial" if m["cosyne"]["solved"] else "not_reproduced")
+    assert res["headline"]["value"] == m["cosyne"]["median_evaluations"]
+    for plot in ("learning_curve.png", "trajectory.png"):
+        assert plot in res["plots"]
+        assert (tmp_path / "evolution.pole_single" / plot).stat().st_size > 1000
+
+
+def test_paper_scale_uses_the_papers_protocol() -> None:
+    for name, value in [
+        ("evolution.pole_single", 98),
+        ("evolution.pole_double_markov", 954),
+        ("evolution.pole_double_nonmarkov", 3_416),
+    ]:
+        exp = get_experiment(name)
+        cfg = exp.config("paper")
+        assert cfg["runs"] == 50 and cfg["problem"]["success_steps"] == 100_000
+        assert exp.claim.value == value
