@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: demo test install lint clean system-packages
+.PHONY: demo test install lint clean system-packages bench
 
 $(VENV)/.installed: pyproject.toml
 	@command -v espeak-ng >/dev/null && [ -d /usr/share/fonts/truetype/dejavu ] || \
@@ -32,6 +32,13 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/rnnai reproduce --scale quick --out results
 	@echo "report: results/REPORT.md"
+
+# Benchmarks against their anchors. pyctcdecode (the CTC decoder anchor) pins numpy<2 in its
+# metadata but runs on numpy 2 (checked by the agreement rows of `rnnai bench ctc`): install it
+# without its pins here, never as a project dependency.
+bench: install
+	$(PY) -m pip install -q --no-deps pyctcdecode==0.5.0 pygtrie==2.6.2
+	$(VENV)/bin/rnnai bench --json results/bench.json --readme README.md
 
 test: install
 	$(PY) -m pytest -q

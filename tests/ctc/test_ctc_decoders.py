@@ -149,3 +149,102 @@ def test_beam_search_nbest_is_sorted_best_first():
 def test_prefix_search_split_at_blanks_matches_unsplit_on_peaky_input():
     y = frames([1, 0, 0, 2, 2, 0, 0, 1, 0, 3], 4, p=0.9995)
     assert prefix_search(y).labels == prefix_search(y, blank_threshold=None).labels == [1, 2, 1, 3]
+
+
+# --- hand-made edge cases, for every labelling decoder ----------------------------------------
+
+DECODERS = {
+    "best_path": best_path,
+    "prefix_search": lambda y, **kw: prefix_search(y, blank_threshold=None, **kw),
+    "prefix_search_split": prefix_search,
+    "beam_1": lambda y, **kw: beam_search(y, beam=1, **kw),
+    "beam_8": lambda y, **kw: beam_search(y, beam=8, **kw),
+    "beam_8_pruned": lambda y, **kw: beam_search(
+        y, beam=8, token_min_logp=-5.0, beam_prune_logp=-10.0, **kw
+    ),
+    "exact": exact_decode,
+}
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_every_decoder_gives_the_empty_labelling_on_all_blank_input(name):
+    y = frames([0, 0, 0, 0], 4, p=0.97)
+    h = DECODERS[name](y)
+    assert h.labels == []
+    if name != "best_path":  # the others return ln p(empty | x) = sum_t ln y^t_blank
+        assert h.log_prob == pytest.approx(4 * np.log(0.97), abs=1e-9)
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_every_decoder_keeps_repeats_split_by_a_blank_and_merges_adjacent_ones(name):
+    decode = DECODERS[name]
+    assert decode(frames([1, 1, 0, 1, 2, 2], 3, p=0.97)).labels == [1, 1, 2]
+    assert decode(frames([2, 2, 2], 3, p=0.97)).labels == [2]
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_every_decoder_of_a_single_frame_returns_its_most_probable_label(name):
+    y = np.log(np.array([[0.2, 0.5, 0.3]]))
+    assert DECODERS[name](y).labels == [1]
+    assert DECODERS[name](np.log(np.array([[0.6, 0.1, 0.3]]))).labels == []
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_every_decoder_handles_a_zero_length_utterance_in_a_batch(name):
+    y = np.stack([frames([1, 0, 2], 3, p=0.97), frames([2, 2, 2], 3, p=0.97)])
+    a, b = DECODERS[name](y, lengths=[0, 3])
+    assert a.labels == [] and a.log_prob == 0.0
+    assert b.labels == [2]
+
+
+def test_beam_one_keeps_a_single_hypothesis():
+    hyps = beam_search(random_log_probs(2, 10, 4), beam=1, nbest=5)
+    assert len(hyps) == 1
+
+
+def test_beam_search_in_float32_and_float64_torch_and_numpy_agree():
+    y = random_log_probs(4, 12, 5)
+    ref = beam_search(y, beam=6)
+    for x in (y.astype(np.float32), torch.tensor(y), torch.tensor(y, dtype=torch.float32)):
+        assert beam_search(x, beam=6).labels == ref.labels
+
+
+# --- the pruning options (pyctcdecode's token_min_logp and beam_prune_logp) --------------------
+
+
+def test_pruned_beam_search_equals_exact_on_peaky_input():
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        path = rng.integers(0, 6, size=40).tolist()
+        y = frames(path, 6, p=0.95)
+        exact = beam_search(y, beam=16)
+        pruned = beam_search(y, beam=16, token_min_logp=-5.0, beam_prune_logp=-10.0)
+        assert pruned.labels == exact.labels
+        assert pruned.log_prob == pytest.approx(exact.log_prob, abs=1e-6)
+
+
+def test_token_min_logp_never_skips_the_frames_most_probable_label():
+    y = np.log(np.array([[0.3, 0.4, 0.3]]))  # every ln y^t_c is below -0.5
+    hyps = beam_search(y, beam=4, token_min_logp=-0.5, nbest=4)
+    assert hyps[0].labels == [1]
+    assert [h.labels for h in hyps] == [[1], []]  # label 2 is skipped, the argmax is not
+
+
+def test_beam_prune_logp_drops_hypotheses_far_below_the_best():
+    y = random_log_probs(7, 10, 5, scale=2.0)
+    full = beam_search(y, beam=20, nbest=20)
+    assert full[-1].score < full[0].score - 1.0  # without pruning, far ones stay
+    pruned = beam_search(y, beam=20, nbest=20, beam_prune_logp=-1.0)
+    assert len(pruned) < len(full)
+    assert all(h.score >= pruned[0].score - 1.0 for h in pruned)
+    assert pruned[0].labels == full[0].labels
+
+
+def test_exact_beam_search_finds_the_reference_once_the_beam_is_wide_on_peaky_input():
+    rng = np.random.default_rng(8)
+    for _ in range(5):
+        path = rng.integers(0, 3, size=7).tolist()
+        y = frames(path, 3, p=0.6)  # ambiguous enough that best path is not always right
+        ref = exact_decode(y)
+        assert beam_search(y, beam=64).log_prob == pytest.approx(ref.log_prob, abs=1e-9)
+        assert prefix_search(y, blank_threshold=None).log_prob == pytest.approx(ref.log_prob)

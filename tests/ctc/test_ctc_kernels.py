@@ -70,8 +70,9 @@ def test_prefix_beam_search_kernel_equals_twin(seed, T, C, beam, use_lm, use_lex
     else:
         use_lexicon = False
         children, is_word = np.full((1, C), -1, np.int64), np.zeros(1, np.bool_)
-    args = (y, 0, beam, -1.5 if prune else -np.inf, table, ctx0, alpha, 0.3, use_lexicon,
-            children, is_word, sep)  # fmt: skip
+    tmin, bprune = (-1.5, -3.0) if prune else (-np.inf, -np.inf)
+    args = (y, 0, beam, tmin, bprune, table, ctx0, alpha, 0.3, use_lexicon, children, is_word,
+            sep)  # fmt: skip
     assert_same(K.prefix_beam_search(*args), K.prefix_beam_search_py(*args))
 
 
@@ -109,3 +110,41 @@ def test_keyword_kernel_equals_twin(seed, T, C, L):
     y = random_log_probs(rng, T, C)
     kw = rng.integers(1, C, size=L).astype(np.int64)
     assert_same(K.keyword_segment(y, 0, kw), K.keyword_segment_py(y, 0, kw))
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    T=st.integers(1, 10),
+    C=st.integers(2, 5),
+    beam=st.integers(1, 8),
+    uniform=st.booleans(),
+    prune=st.booleans(),
+)
+def test_prefix_beam_search_kernel_equals_twin_when_scores_tie(seed, T, C, beam, uniform, prune):
+    # uniform rows, or one label at 0.9 and the rest sharing 0.1 evenly: many candidates have
+    # exactly equal scores, so the kernel must break ties as the twin does (earlier one first)
+    rng = np.random.default_rng(seed)
+    if uniform:
+        y = np.full((T, C), -np.log(C))
+    else:
+        y = np.full((T, C), np.log(0.1 / (C - 1)))
+        y[np.arange(T), rng.integers(0, C, T)] = np.log(0.9)
+    tmin, bprune = (-2.0, -3.0) if prune else (-np.inf, -np.inf)
+    args = (y, 0, beam, tmin, bprune, np.zeros((1, C)), 0, 0.0, 0.0, False,
+            np.full((1, C), -1, np.int64), np.zeros(1, np.bool_), -1)  # fmt: skip
+    assert_same(K.prefix_beam_search(*args), K.prefix_beam_search_py(*args))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), beam=st.integers(1, 4), prune=st.booleans())
+def test_prefix_beam_search_kernel_equals_twin_on_long_inputs_that_grow_its_tables(
+    seed, beam, prune
+):
+    # the kernel starts with room for 16 * beam prefixes and doubles its arrays and its hash
+    # table as T * beam grows past that
+    y = random_log_probs(np.random.default_rng(seed), 60, 4)
+    tmin, bprune = (-2.0, -4.0) if prune else (-np.inf, -np.inf)
+    args = (y, 0, beam, tmin, bprune, np.zeros((1, 4)), 0, 0.0, 0.0, False,
+            np.full((1, 4), -1, np.int64), np.zeros(1, np.bool_), -1)  # fmt: skip
+    assert_same(K.prefix_beam_search(*args), K.prefix_beam_search_py(*args))

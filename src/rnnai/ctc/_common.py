@@ -165,19 +165,23 @@ def prepare(
         raise CTCInputError(f"blank index must be in [0, C) = [0, {C}); got {blank}")
     x = np.ascontiguousarray(x, dtype=np.float64)
     lens = _lengths(lengths, B, T, batched)
+    full = bool((lens == T).all())
     valid = np.arange(T)[None, :] < lens[:, None]  # (B, T)
-    rows = x[valid]  # (N, C)
+    rows = x.reshape(B * T, C) if full else x[valid]  # (N, C), a view when nothing is padding
     if rows.size:
-        if np.isnan(rows).any():
-            b, t = np.argwhere(valid & np.isnan(x).any(-1))[0]
-            raise CTCInputError(f"log_probs contains NaN (first at b={b}, t={t})")
-        if np.isposinf(rows).any():
-            b, t = np.argwhere(valid & np.isposinf(x).any(-1))[0]
-            raise CTCInputError(f"log_probs contains +inf (first at b={b}, t={t})")
+        m = rows.max(-1)  # (N,); NaN where a row holds a NaN
+        if not np.isfinite(m).all():
+            if np.isnan(m).any():
+                b, t = np.argwhere(valid & np.isnan(x).any(-1))[0]
+                raise CTCInputError(f"log_probs contains NaN (first at b={b}, t={t})")
+            if np.isposinf(m).any():
+                b, t = np.argwhere(valid & np.isposinf(x).any(-1))[0]
+                raise CTCInputError(f"log_probs contains +inf (first at b={b}, t={t})")
         if check_normalized:
-            m = rows.max(-1, keepdims=True)  # (N, 1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                lse = (m + np.log(np.exp(rows - m).sum(-1, keepdims=True)))[:, 0]  # (N,)
+            # float32 exp is about 3x faster than float64 here and ample for a 1e-3 tolerance
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                d = (rows - m[:, None]).astype(np.float32)  # (N, C), <= 0
+                lse = m + np.log(np.exp(d).sum(-1, dtype=np.float64))  # (N,)
             bad = ~(np.abs(lse) <= LOGSUMEXP_ATOL)
             if bad.any():
                 n = int(np.argmax(bad))

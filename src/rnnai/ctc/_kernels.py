@@ -9,9 +9,17 @@ each other. The algorithms and their papers are described in the public modules 
 Speed notes for the prefix beam search kernel: prefixes are nodes of a tree (parent index,
 last label), never strings or tuples, one node per prefix through a hash of (parent, label); an
 extension that is already in the beam is found in O(1) through a per-step
-``(beam index, label) -> beam index`` table; candidates are buffered and cut back to the ``beam``
-best by a partial sort whenever the buffer fills, which raises the entry threshold, so most of
-the ``beam * C`` extensions cost one add and one comparison.
+``(beam index, label) -> beam index`` table. The beam best are selected in a min-heap of ``beam``
+(score, code) pairs, seeded with the kept prefixes (they arrive nearly sorted, so the heap is
+built in O(K)); its root is the score a candidate must beat. Extensions are bounded before they
+are scored: the frame's labels that can enter at all (``ln y^t_c`` above the root score minus the
+best prefix's bound) are sorted best first, a prefix whose best extension cannot enter is skipped,
+and a prefix's label loop stops at the first label that cannot enter. On peaky input most prefixes
+and labels are dismissed by one comparison. Ties are broken by the candidate's code (kept prefix
+``j``, or ``K + i C + c`` for prefix ``i`` and label ``c``), the textbook order of the twin, so
+the bounds change only the work, never the result. Nothing is allocated per frame; the node
+arrays start with room for 16 frames' worth of new prefixes and double (with the hash table) when
+full, so a short or peaky utterance touches little memory.
 """
 
 from __future__ import annotations
@@ -309,24 +317,93 @@ def prefix_search_py(
 # CTC prefix beam search with an optional character n-gram LM and lexicon trie
 
 
+@njit(cache=True, inline="always")
+def _below(s1: float, c1: int, s2: float, c2: int) -> bool:
+    """Candidate (s1, c1) ranks below (s2, c2): lower score, or the same score and a later code
+    (codes number candidates in the textbook order, so ties go to the earlier one)."""
+    return s1 < s2 or (s1 == s2 and c1 > c2)
+
+
 @njit(cache=True)
-def _compact(bs: np.ndarray, bc: np.ndarray, bv: np.ndarray, n: int, keep: int) -> float:
-    """Keep the ``keep`` best of ``n`` buffered candidates in place, in arrival order (ties go to
-    the earlier one); return the kept minimum, below which later candidates cannot enter."""
-    kth = np.partition(bs[:n].copy(), n - keep)[n - keep]  # the keep-th largest score
-    above = 0
-    for r in range(n):
-        if bs[r] > kth:
-            above += 1
-    ties = keep - above
-    m = 0
-    for r in range(n):
-        if bs[r] > kth or (bs[r] == kth and ties > 0):
-            if bs[r] == kth:
-                ties -= 1
-            bs[m], bc[m], bv[m] = bs[r], bc[r], bv[r]
-            m += 1
-    return kth
+def _sift_down(hs: np.ndarray, hc: np.ndarray, hv: np.ndarray, size: int, i: int) -> None:
+    """Restore the min-heap (root = lowest-ranked candidate) below position ``i``."""
+    while True:
+        m = 2 * i + 1
+        if m >= size:
+            return
+        r = m + 1
+        if r < size and _below(hs[r], hc[r], hs[m], hc[m]):
+            m = r
+        if not _below(hs[m], hc[m], hs[i], hc[i]):
+            return
+        hs[i], hs[m] = hs[m], hs[i]
+        hc[i], hc[m] = hc[m], hc[i]
+        hv[i], hv[m] = hv[m], hv[i]
+        i = m
+
+
+@njit(cache=True)
+def _offer(
+    hs: np.ndarray, hc: np.ndarray, hv: np.ndarray, size: int, keep: int, s: float, code: int,
+    v: float,
+) -> int:  # fmt: skip
+    """Offer a candidate to the heap of the ``keep`` best; return the new size."""
+    if size < keep:
+        i = size
+        hs[i], hc[i], hv[i] = s, code, v
+        while i > 0:
+            p = (i - 1) // 2
+            if not _below(hs[i], hc[i], hs[p], hc[p]):
+                break
+            hs[i], hs[p] = hs[p], hs[i]
+            hc[i], hc[p] = hc[p], hc[i]
+            hv[i], hv[p] = hv[p], hv[i]
+            i = p
+        return size + 1
+    if _below(hs[0], hc[0], s, code):
+        hs[0], hc[0], hv[0] = s, code, v
+        _sift_down(hs, hc, hv, size, 0)
+    return size
+
+
+@njit(cache=True)
+def _grown_i(a: np.ndarray, n: int, cap: int, fill: int) -> np.ndarray:
+    """A copy of int64 ``a`` with room for ``cap`` entries: the first ``n`` kept, the rest
+    ``fill``."""
+    b = np.full(cap, fill, np.int64)
+    b[:n] = a[:n]
+    return b
+
+
+@njit(cache=True)
+def _grown_f(a: np.ndarray, n: int, cap: int) -> np.ndarray:
+    """A copy of float64 ``a`` with room for ``cap`` entries, the first ``n`` kept."""
+    b = np.empty(cap)
+    b[:n] = a[:n]
+    return b
+
+
+@njit(cache=True, inline="always")
+def _slot(key: int, mask: int) -> int:
+    """Home slot of a (parent node * C + label) key in an open-addressing table."""
+    return (key * 0x9E3779B1) & mask
+
+
+@njit(cache=True)
+def _rehash(hkey: np.ndarray, hval: np.ndarray, hsz: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (key -> node) table moved into a table of ``hsz`` (a power of two) slots."""
+    mask = hsz - 1
+    nkey = np.full(hsz, -1, np.int64)
+    nval = np.empty(hsz, np.int64)
+    for h in range(hkey.shape[0]):
+        key = hkey[h]
+        if key != -1:
+            g = _slot(key, mask)
+            while nkey[g] != -1:
+                g = (g + 1) & mask
+            nkey[g] = key
+            nval[g] = hval[h]
+    return nkey, nval
 
 
 @njit(cache=True)
@@ -335,6 +412,7 @@ def prefix_beam_search(
     blank: int,
     beam: int,
     token_min_logp: float,
+    beam_prune_logp: float,
     lm_logp: np.ndarray,
     ctx0: int,
     alpha: float,
@@ -348,7 +426,7 @@ def prefix_beam_search(
     (labels_flat, offsets (K+1,), scores (K,), ctc_log_probs (K,))."""
     T, C = logp.shape
     n_ctx = lm_logp.shape[0]
-    cap = T * beam + 1
+    cap = min(T * beam, 16 * beam) + 1  # grown (doubled) as nodes are added
     # the prefix tree: node 0 is the empty prefix
     parent = np.empty(cap, np.int64)
     last = np.empty(cap, np.int64)
@@ -357,14 +435,16 @@ def prefix_beam_search(
     lms = np.empty(cap)  # alpha * ln P_lm(prefix) + beta * |prefix|
     depth = np.empty(cap, np.int64)
     parent[0], last[0], ctx[0], trie[0], lms[0], depth[0] = -1, -1, ctx0, 0, 0.0, 0
-    hsz = 1
+    hsz = 16
     while hsz < 2 * cap:
         hsz *= 2
     mask = hsz - 1
     hkey = np.full(hsz, -1, np.int64)  # open addressing: (parent node * C + label) -> node
     hval = np.empty(hsz, np.int64)
     n_nodes = 1
-    # the beam: node, ln P_b, ln P_nb (prefix output by t, ending in blank / in a label)
+    # lm_best[x] = max_c alpha ln P_lm(c | x), filled on first use (NaN: not yet)
+    lm_best = np.full(n_ctx, np.nan)
+    # the beam, best first: node, ln P_b, ln P_nb (prefix output by t, ending in blank / label)
     b_node = np.zeros(beam, np.int64)
     b_pb = np.full(beam, NEG_INF)
     b_pnb = np.full(beam, NEG_INF)
@@ -375,10 +455,10 @@ def prefix_beam_search(
     n_pnb = np.empty(beam)
     idx_of_node = np.full(cap, -1, np.int64)
     child = np.full((beam, C), -1, np.int64)
-    cap_buf = 4 * beam  # candidates buffered between compactions
-    hs = np.empty(cap_buf)
-    hc = np.empty(cap_buf, np.int64)
-    hv = np.empty(cap_buf)
+    hs = np.empty(beam)  # min-heap of the beam best candidates: score, code, ln P_nb
+    hc = np.empty(beam, np.int64)
+    hv = np.empty(beam)
+    labs = np.empty(C, np.int64)  # candidate labels of the frame, best first
     nb_node = np.empty(beam, np.int64)
     nb_pb = np.empty(beam)
     nb_pnb = np.empty(beam)
@@ -404,23 +484,65 @@ def prefix_beam_search(
             child[i, c] = j
             v = (b_pb[i] if c == last[b_node[i]] else ptot[i]) + y[c]
             n_pnb[j] = _lae(n_pnb[j], v)
-        # select the beam best among kept prefixes and new extensions
+        # select the beam best (by score, then code) among kept prefixes (code j) and new
+        # extensions (code K + i C + c); lo is the score a candidate must reach to enter
+        # the kept prefixes come roughly best first: stored back to front they nearly form a
+        # min-heap already, so building it costs O(K)
         size = 0
-        thr = NEG_INF
-        for j in range(K):
+        best = NEG_INF
+        for j in range(K - 1, -1, -1):
             s = _lae(n_pb[j], n_pnb[j]) + lms[b_node[j]]
             if s > NEG_INF:
                 hs[size], hc[size], hv[size] = s, j, 0.0
                 size += 1
+                best = max(best, s)
+        for r in range(size // 2 - 1, -1, -1):
+            _sift_down(hs, hc, hv, size, r)
+        lo = best + beam_prune_logp
+        if size == beam and hs[0] > lo:
+            lo = hs[0]
+        # the labels that can extend some prefix (ln y^t_c >= lo - max_i(bound of prefix i), and
+        # ln y^t_c >= token_min_logp unless c is the frame's argmax), best first by insertion sort
+        amax = 0
+        for c in range(1, C):
+            if y[c] > y[amax]:
+                amax = c
+        top = NEG_INF
         for i in range(K):
             nd = b_node[i]
-            lst = last[nd]
-            base = lms[nd] + beta
             cx = ctx[nd]
+            if alpha != 0.0 and np.isnan(lm_best[cx]):
+                lmb = alpha * lm_logp[cx, 0]
+                for c in range(1, C):
+                    lmb = max(lmb, alpha * lm_logp[cx, c])
+                lm_best[cx] = lmb
+            top = max(top, ptot[i] + lms[nd] + beta + (0.0 if alpha == 0.0 else lm_best[cx]))
+        n_lab = 0
+        for c in range(C):
+            yc = y[c]
+            if c == blank or yc + top < lo or (yc < token_min_logp and c != amax):
+                continue
+            r = n_lab
+            while r > 0 and y[labs[r - 1]] < yc:
+                labs[r] = labs[r - 1]
+                r -= 1
+            labs[r] = c
+            n_lab += 1
+        for i in range(K if n_lab > 0 else 0):
+            nd = b_node[i]
+            cx = ctx[nd]
+            lmb = 0.0 if alpha == 0.0 else lm_best[cx]
+            base = lms[nd] + beta
+            if ptot[i] + y[labs[0]] + base + lmb < lo:  # no extension of this prefix can enter
+                continue
+            lst = last[nd]
             tn = trie[nd]
-            for c in range(C):
+            for r in range(n_lab):
+                c = labs[r]
                 yc = y[c]
-                if c == blank or yc < token_min_logp or child[i, c] >= 0:
+                if ptot[i] + yc + base + lmb < lo:
+                    break
+                if child[i, c] >= 0:
                     continue
                 if use_lexicon:
                     if c == separator:
@@ -430,13 +552,16 @@ def prefix_beam_search(
                         continue
                 v = (b_pb[i] if c == lst else ptot[i]) + yc
                 s = v + (base + alpha * lm_logp[cx, c])
-                if s <= thr or s == NEG_INF:
+                code = K + i * C + c
+                if s == NEG_INF or s < lo:
                     continue
-                hs[size], hc[size], hv[size] = s, K + i * C + c, v
-                size += 1
-                if size == cap_buf:
-                    thr = _compact(hs, hc, hv, size, beam)
-                    size = beam
+                if size == beam and not _below(hs[0], hc[0], s, code):
+                    continue
+                size = _offer(hs, hc, hv, size, beam, s, code, v)
+                best = max(best, s)
+                lo = best + beam_prune_logp
+                if size == beam and hs[0] > lo:
+                    lo = hs[0]
         # clear the per-step tables
         for j in range(K):
             nd = b_node[j]
@@ -446,15 +571,35 @@ def prefix_beam_search(
                     child[i, last[nd]] = -1
         for j in range(K):
             idx_of_node[b_node[j]] = -1
-        # buffer -> new beam, best first
-        if size > beam:
-            _compact(hs, hc, hv, size, beam)
-            size = beam
-        order = np.argsort(-hs[:size], kind="mergesort")
+        # heap -> new beam, best first (popping the lowest-ranked to the back), then drop the
+        # candidates more than -beam_prune_logp below the best
         filled = size
+        while size > 0:
+            size -= 1
+            hs[0], hs[size] = hs[size], hs[0]
+            hc[0], hc[size] = hc[size], hc[0]
+            hv[0], hv[size] = hv[size], hv[0]
+            _sift_down(hs, hc, hv, size, 0)
+        while filled > 0 and hs[filled - 1] < hs[0] + beam_prune_logp:
+            filled -= 1
+        if n_nodes + filled > cap:  # room for this frame's new nodes
+            n_cap = max(2 * cap, n_nodes + filled)
+            parent = _grown_i(parent, n_nodes, n_cap, 0)
+            last = _grown_i(last, n_nodes, n_cap, 0)
+            ctx = _grown_i(ctx, n_nodes, n_cap, 0)
+            trie = _grown_i(trie, n_nodes, n_cap, 0)
+            depth = _grown_i(depth, n_nodes, n_cap, 0)
+            lms = _grown_f(lms, n_nodes, n_cap)
+            idx_of_node = _grown_i(idx_of_node, cap, n_cap, -1)
+            cap = n_cap
+        if 2 * (n_nodes + filled) > hsz:  # keep the hash table at most half full
+            while 2 * (n_nodes + filled) > hsz:
+                hsz *= 2
+            hkey, hval = _rehash(hkey, hval, hsz)
+            mask = hsz - 1
         for r in range(filled):
-            code = hc[order[r]]
-            v = hv[order[r]]
+            code = hc[r]
+            v = hv[r]
             if code < K:
                 nb_node[r] = b_node[code]
                 nb_pb[r] = n_pb[code]
@@ -466,7 +611,7 @@ def prefix_beam_search(
                 # one node per prefix: a prefix that left the beam and comes back gets its old
                 # node, so its children still in the beam are found as its children (merges)
                 key = p * C + c
-                h = (key * 0x9E3779B1) & mask
+                h = _slot(key, mask)
                 while hkey[h] != -1 and hkey[h] != key:
                     h = (h + 1) & mask
                 if hkey[h] == key:
@@ -541,6 +686,7 @@ def prefix_beam_search_py(
     blank: int,
     beam: int,
     token_min_logp: float,
+    beam_prune_logp: float,
     lm_logp: np.ndarray,
     ctx0: int,
     alpha: float,
@@ -550,7 +696,10 @@ def prefix_beam_search_py(
     trie_is_word: np.ndarray,
     separator: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Twin of `prefix_beam_search`: the textbook version with prefixes as tuples in dicts."""
+    """Twin of `prefix_beam_search`: the textbook version with prefixes as tuples in dicts, every
+    extension scored, a stable sort by score (ties: insertion order) cut to ``beam`` after dropping
+    prefixes more than ``-beam_prune_logp`` below the best; ``token_min_logp`` skips new
+    extensions by labels below it except the frame's argmax (lowest index among equal maxima)."""
     T, C = logp.shape
     n_ctx = lm_logp.shape[0]
     y = logp.tolist()
@@ -559,6 +708,7 @@ def prefix_beam_search_py(
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}  # best first
     for t in range(T):
         nxt: dict[tuple[int, ...], tuple[float, float]] = {}
+        amax = int(np.argmax(logp[t]))  # never skipped by token_min_logp
 
         def add(p: tuple[int, ...], b: float, nb: float, nxt: dict = nxt) -> None:
             ob, onb = nxt.get(p, (NEG_INF, NEG_INF))
@@ -575,7 +725,7 @@ def prefix_beam_search_py(
                     continue
                 q = (*p, c)
                 if q not in beams:
-                    if y[t][c] < token_min_logp:
+                    if y[t][c] < token_min_logp and c != amax:
                         continue
                     if use_lexicon:
                         if c == separator:
@@ -594,6 +744,8 @@ def prefix_beam_search_py(
         ranked = [(logaddexp_py(*nxt[p]) + info[p][2], p) for p in nxt]
         ranked = [r for r in ranked if r[0] > NEG_INF]
         ranked.sort(key=lambda r: -r[0])
+        if ranked:  # drop prefixes more than -beam_prune_logp below the best
+            ranked = [r for r in ranked if r[0] >= ranked[0][0] + beam_prune_logp]
         beams = {p: nxt[p] for _, p in ranked[:beam]}
         if not beams:
             break

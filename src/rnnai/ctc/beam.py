@@ -21,14 +21,22 @@ argmax_l p(l | x) (Graves et al. 2006, Eq. 9). At the end, the LM's end-of-text 
 added (alpha ln P_lm(end | l)), and with a lexicon only prefixes that end on a complete word (or
 right after a separator) are returned (all of them if none does).
 
-Options beyond the paper: ``token_min_logp`` skips extensions by labels with ln y^t_c below it
-(pyctcdecode's default is -5; the default here, None, skips none and keeps the search exact).
+Options beyond the paper, both off by default (the search is then Hannun et al.'s, unpruned),
+both with pyctcdecode's meaning so that its fast setting can be reproduced: ``token_min_logp``
+skips new extensions by labels with ln y^t_c below it, except the frame's most probable label
+(pyctcdecode's default: -5); ``beam_prune_logp`` drops prefixes whose score is more than
+``-beam_prune_logp`` below the frame's best (pyctcdecode's default: -10). Unlike pyctcdecode, the
+blank and repeat transitions that keep a prefix are never skipped, and the beam counts prefixes
+(each with P_b and P_nb), not (prefix, last symbol) pairs.
 
 All in log space, in the `rnnai.ctc._kernels.prefix_beam_search` kernel (prefixes as nodes of a
-tree of integer arrays; a buffer cut back by partial sorts keeps the beam best).
+tree of integer arrays; a heap of the beam best and bounds on each prefix's best extension skip
+most of the beam x C extensions; ties go to the earlier candidate in the textbook order).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -51,6 +59,7 @@ def beam_search(
     beta: float = 0.0,
     lexicon: Lexicon | None = None,
     token_min_logp: float | None = None,
+    beam_prune_logp: float | None = None,
     nbest: int | None = None,
 ) -> Hypothesis | list[Hypothesis] | list[list[Hypothesis]]:
     """CTC prefix beam search (Hannun et al. 2014, Alg. 1), optionally with an LM and a lexicon.
@@ -64,7 +73,10 @@ def beam_search(
         alpha: LM weight (used only with ``lm``).
         beta: Insertion bonus per emitted label (used with or without an LM).
         lexicon: A `Lexicon` over the same labels (None: any labelling).
-        token_min_logp: Skip new extensions by labels with ``ln y^t_c`` below this (None: none).
+        token_min_logp: Skip new extensions by labels with ``ln y^t_c`` below this, except the
+            frame's most probable label (None: skip none). pyctcdecode's default is -5.
+        beam_prune_logp: Drop prefixes whose score is more than ``-beam_prune_logp`` below the
+            frame's best, <= 0 (None: drop none). pyctcdecode's default is -10.
         nbest: None returns the best `Hypothesis` per utterance; an int returns up to that many,
             best first, as a list per utterance.
 
@@ -102,17 +114,24 @@ def beam_search(
     else:
         children, is_word, sep = np.full((1, C), -1, np.int64), np.zeros(1, np.bool_), -1
     tmin = -np.inf if token_min_logp is None else float(token_min_logp)
+    bprune = -np.inf if beam_prune_logp is None else float(beam_prune_logp)
+    if math.isnan(tmin) or math.isnan(bprune) or bprune > 0.0:
+        raise CTCInputError(
+            "token_min_logp must be a number and beam_prune_logp a number <= 0 (or None); got "
+            f"token_min_logp = {token_min_logp}, beam_prune_logp = {beam_prune_logp}"
+        )
     out: list = []
     for b in range(x.log_probs.shape[0]):
         labels, offsets, scores, ctc = _kernels.prefix_beam_search(
-            x.utterance(b), blank, beam, tmin, table, ctx0, a, float(beta),
+            x.utterance(b), blank, beam, tmin, bprune, table, ctx0, a, float(beta),
             lexicon is not None, children, is_word, sep,
         )  # fmt: skip
+        keep = min(len(scores), 1 if nbest is None else nbest)
         hyps = [
             Hypothesis(
                 labels[offsets[r] : offsets[r + 1]].tolist(), float(scores[r]), float(ctc[r])
             )
-            for r in range(len(scores))
+            for r in range(keep)
         ]
         if not hyps:  # every prefix had probability zero
             hyps = [Hypothesis([], -np.inf, -np.inf)]
