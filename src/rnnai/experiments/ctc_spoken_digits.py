@@ -207,7 +207,7 @@ class SpokenDigitsExperiment(Experiment):
         ),
     )
     headline_metric = "test LER (%), BLSTM-CTC prefix search, synthesized digits, unseen voices"
-    tour = True
+    tour = False  # quick scale is minutes: kept out of the ~15-minute default tour
 
     def config(self, scale: str) -> dict[str, Any]:
         """Data sizes, networks, learning setup and beam width for a scale."""

@@ -221,7 +221,7 @@ class MultiplicationExperiment(Experiment):
         "median wrong test sequences of 2,560 after the budget (482,000 at paper scale; the "
         "quick budget is smaller)"
     )
-    tour = True
+    tour = False  # quick scale is minutes: kept out of the ~15-minute default tour
 
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: cells, trials, learning setup (no early stop) and the stages."""

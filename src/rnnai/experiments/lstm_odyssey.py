@@ -190,7 +190,7 @@ class OdysseyExperiment(Experiment):
         note="Greff: TIMIT, IAM online, JSB chorales with random search; ours: embedded Reber.",
     )
     headline_metric = "conclusions that hold (Mann-Whitney U vs. vanilla, p < 0.05), of 4"
-    tour = True
+    tour = False  # quick scale is minutes: kept out of the ~15-minute default tour
 
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: variants, seeds, learning rates, the network and the budget."""

@@ -168,7 +168,7 @@ class TMazeExperiment(Experiment):
         "are replaced by a memoryless learner",
     )
     headline_metric = "longest corridor N solved by RL-LSTM (>= half of the seeds)"
-    tour = True
+    tour = False  # quick scale is minutes: kept out of the ~15-minute default tour
 
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: lengths, seeds, budget, the learners' constants."""
