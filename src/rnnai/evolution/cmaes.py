@@ -27,13 +27,15 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cma
 import numpy as np
 
 from rnnai.evolution.core import Searcher
 from rnnai.runtime.errors import RnnaiError
+
+if TYPE_CHECKING:  # pycma (and scipy.stats behind it) load on first use, not on import
+    import cma
 
 __all__ = ["CMAES", "CMAESConfig"]
 
@@ -93,6 +95,8 @@ class CMAES(Searcher):
         self._es = self._new_es()
 
     def _new_es(self) -> cma.CMAEvolutionStrategy:
+        import cma
+
         sampler = np.random.default_rng(self.sample_seed)
 
         def randn(*shape: int) -> np.ndarray:
@@ -167,10 +171,16 @@ class CMAES(Searcher):
         if self._last_digest != state["last_digest"]:
             raise RnnaiError(
                 "replaying the CMA-ES checkpoint did not reproduce its last population "
-                f"(pycma {cma.__version__}); delete the checkpoint or run without --resume"
+                f"(pycma {_cma_version()}); delete the checkpoint or run without --resume"
             )
         if pending is not None:  # an ask was outstanding: draw it again from the replayed state
             again = self._ask()
             if _digest(again) != _digest(pending):
                 raise RnnaiError("replaying the CMA-ES checkpoint did not reproduce its last ask")
             self._pending = again
+
+
+def _cma_version() -> str:
+    import cma
+
+    return str(cma.__version__)

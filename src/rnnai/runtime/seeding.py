@@ -15,10 +15,9 @@ Generator state can be saved in a checkpoint: `numpy_rng_state` gives a JSON-abl
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 __all__ = [
     "derive_seed",
@@ -27,6 +26,9 @@ __all__ = [
     "set_numpy_rng_state",
     "torch_generator",
 ]
+
+if TYPE_CHECKING:  # torch is imported lazily: numpy-only users (evolution workers) skip its import
+    import torch
 
 _SEED_BITS = 63  # torch.Generator.manual_seed and most APIs accept a non-negative int64
 
@@ -68,6 +70,8 @@ def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
     Returns:
         A new generator; pass it as ``generator=`` to torch's random functions.
     """
+    import torch
+
     gen = torch.Generator(device=device)
     gen.manual_seed(_check_seed(seed))
     return gen
