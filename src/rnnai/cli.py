@@ -90,6 +90,22 @@ _seed_option = click.option(
 _quiet_option = click.option("--quiet", is_flag=True, help="No progress output.")
 
 
+def _workers_options(fn: Any) -> Any:
+    fn = click.option(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="Evaluate populations on this existing Ray cluster (ray.init(address=ADDR)).",
+    )(fn)
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Evaluate populations on N local Ray workers (needs rnnai[distributed]); "
+        "the results are the same as in-process.",
+    )(fn)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rnnai.__version__, "--version", prog_name="rnnai")
 def main() -> None:
@@ -153,14 +169,33 @@ def list_cmd(as_json: bool) -> None:
     help="Results folder; the run writes OUT/NAME/result.json and its plots.",
 )
 @click.option("--resume", is_flag=True, help="Continue from OUT/NAME/checkpoint.safetensors.")
+@_workers_options
 @_quiet_option
-def run_cmd(name: str, scale: str, seed: int, out: Path, resume: bool, quiet: bool) -> None:
+def run_cmd(
+    name: str,
+    scale: str,
+    seed: int,
+    out: Path,
+    resume: bool,
+    workers: int | None,
+    ray_address: str | None,
+    quiet: bool,
+) -> None:
     """Run one reproduction NAME and write OUT/NAME/result.json."""
     from rnnai.experiments.runner import run_experiment
     from rnnai.runtime.progress import format_duration
     from rnnai.runtime.report import format_number
 
-    result = run_experiment(name, scale=scale, seed=seed, out=out, resume=resume, quiet=quiet)
+    result = run_experiment(
+        name,
+        scale=scale,
+        seed=seed,
+        out=out,
+        resume=resume,
+        quiet=quiet,
+        workers=workers,
+        ray_address=ray_address,
+    )
     click.echo(
         f"{result['experiment']}: {result['verdict'].replace('_', ' ')}; "
         f"{result['headline']['metric']} = {format_number(result['headline']['value'])} "
@@ -192,9 +227,18 @@ def run_cmd(name: str, scale: str, seed: int, out: Path, resume: bool, quiet: bo
     is_flag=True,
     help="Skip experiments already done with this scale/seed/config; resume the others.",
 )
+@_workers_options
 @_quiet_option
 def reproduce_cmd(
-    scale: str, only: str | None, all_: bool, out: Path, seed: int, resume: bool, quiet: bool
+    scale: str,
+    only: str | None,
+    all_: bool,
+    out: Path,
+    seed: int,
+    resume: bool,
+    workers: int | None,
+    ray_address: str | None,
+    quiet: bool,
 ) -> None:
     """Run many reproductions and write OUT/REPORT.md.
 
@@ -203,7 +247,15 @@ def reproduce_cmd(
     from rnnai.experiments.runner import reproduce
 
     report = reproduce(
-        scale=scale, only=only, all_=all_, out=out, seed=seed, quiet=quiet, resume=resume
+        scale=scale,
+        only=only,
+        all_=all_,
+        out=out,
+        seed=seed,
+        quiet=quiet,
+        resume=resume,
+        workers=workers,
+        ray_address=ray_address,
     )
     click.echo(f"report: {report}")
 

@@ -44,7 +44,6 @@ CFG = {
     "generations": 3,
     "test_tracks": [],
     "test_frames": 8,
-    "workers": None,
 }
 FP = {"experiment": "evolution.test_cns", "scale": "smoke", "seed": 2}
 

@@ -126,3 +126,23 @@ def test_paper_scale_uses_the_papers_protocol() -> None:
         cfg = exp.config("paper")
         assert cfg["runs"] == 50 and cfg["problem"]["success_steps"] == 100_000
         assert exp.claim.value == value
+
+
+def test_workers_option_evaluates_on_ray_with_identical_results(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is the [distributed] extra")
+    results = {}
+    for label, extra in [("local", []), ("ray", ["--workers", "2"])]:
+        out = tmp_path / label
+        args = ["run", "evolution.pole_single", "--scale", "smoke", "--out", str(out), "--quiet"]
+        r = CliRunner().invoke(main, args + extra)
+        assert r.exit_code == 0, r.output
+        results[label] = json.loads((out / "evolution.pole_single" / "result.json").read_text())
+    assert results["ray"]["metrics"] == results["local"]["metrics"]
+    assert results["ray"]["config"] == results["local"]["config"]
+
+
+def test_bad_workers_option_is_a_one_line_error(tmp_path: Path) -> None:
+    args = ["run", "evolution.pole_single", "--scale", "smoke", "--out", str(tmp_path)]
+    r = CliRunner().invoke(main, args + ["--workers", "-1"])
+    assert r.exit_code == 2
+    assert "workers" in r.output

@@ -141,6 +141,8 @@ class RunContext:
             seconds): a killed run resumes from the last save and must end with the same result.
         display: The shared progress display (use `progress` instead).
         log_file: Where `log` appends its messages (None: nowhere).
+        workers: Ray workers for population evaluation (``--workers``; None/1: in-process).
+        ray_address: An existing Ray cluster to evaluate on (``--ray-address``).
     """
 
     name: str
@@ -154,6 +156,9 @@ class RunContext:
     checkpointer: Checkpointer = None  # type: ignore[assignment]
     display: Progress = None  # type: ignore[assignment]
     log_file: Path | None = None
+    workers: int | None = None
+    ray_address: str | None = None
+    _evaluator: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -179,6 +184,28 @@ class RunContext:
             ``.update(description=None, **fields)`` (e.g. ``status="loss 0.03"``).
         """
         return self.display.task(total, f"{self.name}: {description}")
+
+    def evaluator(self) -> Any:
+        """The population evaluator the user asked for (`rnnai.evolution.distributed`).
+
+        In-process by default; on Ray with ``--workers N`` (N >= 2) or ``--ray-address``. The
+        results are identical either way, so neither option enters the config or the
+        checkpoint's fingerprint. Built once per run; the runner shuts it down (`close`).
+
+        Returns:
+            An `rnnai.evolution.core.Evaluator`.
+        """
+        if self._evaluator is None:
+            from rnnai.evolution.distributed import make_evaluator
+
+            self._evaluator = make_evaluator(self.workers, self.ray_address)
+        return self._evaluator
+
+    def close(self) -> None:
+        """Release what the run opened (a local Ray cluster started by `evaluator`)."""
+        if self._evaluator is not None:
+            self._evaluator.shutdown()
+            self._evaluator = None
 
     def log(self, message: str) -> None:
         """Print a line (unless quiet) and append it to ``OUT/<name>/log.txt``.

@@ -73,6 +73,7 @@ drives about a third of a lap or more from pixels); ``not_reproduced`` otherwise
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -428,15 +429,13 @@ def run_search(ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
 
     Args:
         ctx: The run context (seed, checkpointer, progress).
-        cfg: The experiment's config (``net``, ``driving``, ``cosyne``, ``generations``,
-            ``workers``).
+        cfg: The experiment's config (``net``, ``driving``, ``cosyne``, ``generations``);
+            ``rnnai run ... --workers N`` evaluates the population on Ray (``ctx.evaluator``).
 
     Returns:
         ``curve`` ([[evaluations, best so far, generation best, generation mean]]), ``episodes``
         (drives simulated), ``evaluations``, ``generations``, ``best_fitness``, ``best_genome``.
     """
-    from rnnai.evolution.distributed import make_evaluator
-
     net = _net_config(cfg["net"])
     driving = _driving_config(cfg["driving"])
     problem = CarRacingCNSProblem(net, driving)
@@ -451,7 +450,7 @@ def run_search(ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
         curve, cache, episodes = saved["curve"], saved["cache"], saved["episodes"]
     generations = cfg["generations"]
     with (
-        make_evaluator(cfg.get("workers")) as inner,
+        contextlib.nullcontext(ctx.evaluator()) as inner,  # --workers: Ray; the runner closes it
         ctx.progress(generations, f"CoSyNE on {problem.dim} DCT coefficients") as bar,
     ):
         bar.advance(searcher.generation)
@@ -626,7 +625,6 @@ class CNSDrivingExperiment(Experiment):
             "generations": generations,
             "test_tracks": test_tracks,
             "test_frames": test_frames,
-            "workers": None,
         }
 
     def run(self, ctx: RunContext) -> Outcome:

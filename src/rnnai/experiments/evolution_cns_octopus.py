@@ -66,7 +66,7 @@ from rnnai.envs.octopus import (
     initial_state,
     physics_params,
 )
-from rnnai.evolution import CoSyNE, CoSyNEConfig, LocalEvaluator, Problem
+from rnnai.evolution import CoSyNE, CoSyNEConfig, Problem
 from rnnai.evolution.core import check_genomes
 from rnnai.evolution.dct import CompressedProblem, DCTCoding
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
@@ -285,7 +285,7 @@ def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
     Returns:
         One `RunResult` per (coding, run), codings in config order.
     """
-    evaluator = LocalEvaluator()
+    evaluator = ctx.evaluator()  # in-process, or Ray with --workers
     results: list[RunResult] = []
     current: dict[str, Any] | None = None
     tensors: dict[str, Any] = {}

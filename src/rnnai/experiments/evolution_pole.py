@@ -75,7 +75,6 @@ from rnnai.evolution import (
     CoSyNEConfig,
     DoublePoleNonMarkov,
     ESPConfig,
-    LocalEvaluator,
     PoleProblem,
     Searcher,
     make_problem,
@@ -151,7 +150,7 @@ def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
         One `RunResult` per (algorithm, run), algorithms in `ALGORITHMS` order.
     """
     problem = make_problem(cfg["task"], **cfg["problem"])
-    evaluator = LocalEvaluator()
+    evaluator = ctx.evaluator()  # in-process, or Ray with --workers
     results: list[RunResult] = []
     current: dict[str, Any] | None = None
     tensors: dict[str, Any] = {}

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from rnnai.envs.pole3d import DOUBLE_POLE_3D, SINGLE_POLE_3D
-from rnnai.evolution import CMAES, CMAESConfig, CoSyNE, CoSyNEConfig, LocalEvaluator, Searcher
+from rnnai.evolution import CMAES, CMAESConfig, CoSyNE, CoSyNEConfig, Searcher
 from rnnai.evolution.problems3d import Pole3DProblem
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
 from rnnai.runtime.checkpoint import pack_state, unpack_state
@@ -134,7 +134,7 @@ class Pole3DExperiment(Experiment):
         if loaded is not None:
             tensors, saved = loaded
             results, current = saved["results"], saved.get("current")
-        evaluator = LocalEvaluator()
+        evaluator = ctx.evaluator()  # in-process, or Ray with --workers
         budget = cfg["max_evaluations"]
         with ctx.progress(len(plan) * budget, f"3D poles: {len(plan)} runs") as bar:
             bar.advance(sum(min(r["evaluations"], budget) for r in results))

@@ -158,6 +158,8 @@ def run_experiment(
     resume: bool = False,
     quiet: bool = False,
     display: Progress | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Run one experiment and write ``OUT/<name>/result.json``.
 
@@ -169,6 +171,9 @@ def run_experiment(
         resume: Continue from ``out/<name>/checkpoint.safetensors`` if it exists.
         quiet: Print nothing.
         display: A progress display to share (`reproduce` passes its own); default: a new one.
+        workers: Ray workers for population evaluation (None/1: in-process); results do not
+            depend on it.
+        ray_address: An existing Ray cluster for population evaluation.
 
     Returns:
         The result, as written to result.json.
@@ -212,6 +217,8 @@ def run_experiment(
         checkpointer=ckpt,
         display=display,
         log_file=log_file,
+        workers=workers,
+        ray_address=ray_address,
     )
     run_info = {
         "experiment": exp.name,
@@ -232,7 +239,10 @@ def run_experiment(
                 if resumed
                 else "no checkpoint to resume from; starting fresh"
             )
-        outcome = exp.run(ctx)
+        try:
+            outcome = exp.run(ctx)
+        finally:
+            ctx.close()
         if not isinstance(outcome, Outcome):
             raise TypeError(f"{exp.name}.run returned {type(outcome).__name__}, not Outcome")
         wall = ckpt.wall_s()
@@ -332,6 +342,8 @@ def reproduce(
     seed: int = 0,
     quiet: bool = False,
     resume: bool = False,
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> Path:
     """Run a selection of experiments one after another and write ``OUT/REPORT.md``.
 
@@ -344,6 +356,8 @@ def reproduce(
         quiet: Print nothing.
         resume: Skip experiments whose result for this scale, seed and config already exists, and
             resume the others from their checkpoints.
+        workers: Ray workers for population evaluation (see `run_experiment`).
+        ray_address: An existing Ray cluster for population evaluation.
 
     Returns:
         The path of REPORT.md.
@@ -371,7 +385,17 @@ def reproduce(
                     display.log(f"{exp.name}: already done, skipped (--resume)")
                 else:
                     try:
-                        run_experiment(exp.name, scale, seed, out, resume, quiet, display=display)
+                        run_experiment(
+                            exp.name,
+                            scale,
+                            seed,
+                            out,
+                            resume,
+                            quiet,
+                            display=display,
+                            workers=workers,
+                            ray_address=ray_address,
+                        )
                     except Exception as e:  # one failure must not lose the other experiments
                         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
                         failures[exp.name] = f"{type(e).__name__}: {first}".rstrip(": ")
