@@ -30,6 +30,7 @@ from rnnai.experiments._ctc_common import (
 )
 from rnnai.experiments.base import RunContext
 from rnnai.runtime.checkpoint import Checkpointer
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 ALPHABET = ("<blank>", "a", "b", "c")
 NET = CTCNetConfig(hidden=8, layers=1, bidirectional=True)
@@ -51,23 +52,6 @@ def synthetic(n: int, seed: int) -> LabelledSequences:
         labels.append(z.astype(np.int64))
         texts.append("".join(ALPHABET[k] for k in z))
     return LabelledSequences(feats, labels, texts, ALPHABET, None, {"kind": "synthetic"})
-
-
-class Killed(Exception):
-    """Stands in for SIGKILL right after the n-th checkpoint write."""
-
-
-class KillingCheckpointer(Checkpointer):
-    def __init__(self, path: Path, fingerprint: dict, kill_after: int):
-        super().__init__(path, fingerprint)
-        self.kill_after = kill_after
-        self.saves = 0
-
-    def save(self, tensors, state):  # type: ignore[override]
-        super().save(tensors, state)
-        self.saves += 1
-        if self.saves == self.kill_after:
-            raise Killed
 
 
 FP = {"experiment": "ctc.test", "scale": "smoke", "seed": 5}

@@ -15,6 +15,7 @@ from rnnai.experiments import get_experiment
 from rnnai.experiments.base import RunContext
 from rnnai.experiments.evolution_pole import pole_verdict, run_comparison, summarize
 from rnnai.runtime.checkpoint import Checkpointer
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 CFG = {
     "task": "double_pole_nonmarkov",
@@ -28,23 +29,6 @@ CFG = {
     },
 }
 FP = {"experiment": "evolution.test", "scale": "smoke", "seed": 5}
-
-
-class Killed(Exception):
-    """Stands in for SIGKILL right after the n-th checkpoint write."""
-
-
-class KillingCheckpointer(Checkpointer):
-    def __init__(self, path: Path, fingerprint: dict, kill_after: int):
-        super().__init__(path, fingerprint)
-        self.kill_after = kill_after
-        self.saves = 0
-
-    def save(self, tensors, state):  # type: ignore[override]
-        super().save(tensors, state)
-        self.saves += 1
-        if self.saves == self.kill_after:
-            raise Killed
 
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:

@@ -17,27 +17,11 @@ from rnnai.experiments._lstm_common import (
 )
 from rnnai.experiments.base import RunContext
 from rnnai.runtime.checkpoint import Checkpointer
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 from rnnai.tasks import AddingConfig, AddingTask
 
 NET = NetConfig(variant="vanilla", hidden=3)
 TRAIN = TrainConfig("adam", 0.01, 8, 160, 40, 32, 0, 0.001)
-
-
-class Killed(Exception):
-    """Stands in for SIGKILL right after the n-th checkpoint write."""
-
-
-class KillingCheckpointer(Checkpointer):
-    def __init__(self, path: Path, fingerprint: dict, kill_after: int):
-        super().__init__(path, fingerprint)
-        self.kill_after = kill_after
-        self.saves = 0
-
-    def save(self, tensors, state):  # type: ignore[override]
-        super().save(tensors, state)
-        self.saves += 1
-        if self.saves == self.kill_after:
-            raise Killed
 
 
 def _ctx(tmp: Path, checkpointer: Checkpointer | None = None) -> RunContext:
