@@ -10,12 +10,18 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: demo test install lint clean system-packages bench
 
+# pyctcdecode, the anchor of `rnnai bench ctc`, pins numpy<2 in its metadata but runs on numpy 2
+# (the bench's agreement rows and tests check it): installed without its pins into the
+# environment, never a project dependency.
+CTC_ANCHOR := pyctcdecode==0.5.0 pygtrie==2.6.2
+
 $(VENV)/.installed: pyproject.toml
 	@command -v espeak-ng >/dev/null && [ -d /usr/share/fonts/truetype/dejavu ] || \
 	  $(MAKE) --no-print-directory system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,distributed]'
+	$(PY) -m pip install -q --no-deps $(CTC_ANCHOR)
 	touch $@
 
 # Speech data (rnnai.data.speech) is synthesized by espeak-ng and text lines
@@ -33,11 +39,8 @@ demo: install
 	$(VENV)/bin/rnnai reproduce --scale quick --out results
 	@echo "report: results/REPORT.md"
 
-# Benchmarks against their anchors. pyctcdecode (the CTC decoder anchor) pins numpy<2 in its
-# metadata but runs on numpy 2 (checked by the agreement rows of `rnnai bench ctc`): install it
-# without its pins here, never as a project dependency.
+# Benchmarks against their anchors, in the same process.
 bench: install
-	$(PY) -m pip install -q --no-deps pyctcdecode==0.5.0 pygtrie==2.6.2
 	$(VENV)/bin/rnnai bench --json results/bench.json --readme README.md
 
 test: install
