@@ -69,8 +69,8 @@ from rnnai.envs.octopus import (
 from rnnai.evolution import CoSyNE, CoSyNEConfig, Problem
 from rnnai.evolution.core import check_genomes
 from rnnai.evolution.dct import CompressedProblem, DCTCoding
+from rnnai.experiments._evolution_common import evolve, first_reaching, load_runs, restore_run
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
-from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -286,14 +286,7 @@ def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
         One `RunResult` per (coding, run), codings in config order.
     """
     evaluator = ctx.evaluator()  # in-process, or Ray with --workers
-    results: list[RunResult] = []
-    current: dict[str, Any] | None = None
-    tensors: dict[str, Any] = {}
-    loaded = ctx.checkpointer.load()
-    if loaded is not None:
-        tensors, saved = loaded
-        results = saved["results"]
-        current = saved.get("current")
+    results, current, tensors = load_runs(ctx)
     plan = [(c, r) for c in cfg["codings"] for r in range(cfg["runs"])]
     budget = cfg["max_evaluations"]
     with ctx.progress(len(plan) * budget, f"{len(plan)} runs") as bar:
@@ -302,39 +295,22 @@ def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
             problem = make_problem(cfg, coding)
             settings = cfg["cosyne"]["direct" if coding == "direct" else "dct"]
             searcher = CoSyNE(problem.dim, CoSyNEConfig(**settings), ctx.rng(coding, run))
-            curve: list[list[float]] = []
-            if current is not None and current["coding"] == coding and current["run"] == run:
-                searcher.load_state_dict(unpack_state(current["searcher"], tensors))
-                curve = current["curve"]
-                bar.advance(searcher.evaluations)
+            key = {"coding": coding, "run": run}
+            curve = restore_run(current, key, searcher, tensors)
+            bar.advance(searcher.evaluations)
             current = None
-            solved_at, genome = None, None
-            while searcher.evaluations < budget:
-                before = searcher.evaluations
-                searcher.step(problem, evaluator)
-                bar.advance(searcher.evaluations - before)
-                if not curve or searcher.best_fitness > curve[-1][1]:
-                    curve.append([searcher.evaluations, float(searcher.best_fitness)])
-                hit = np.flatnonzero(searcher.last_fitness >= 1.0)
-                if hit.size:
-                    solved_at = before + int(hit[0]) + 1
-                    genome = searcher.last_genomes[int(hit[0])]
-                    break
-                packed, skeleton = pack_state(searcher.state_dict())
-                ctx.checkpointer.save(
-                    packed,
-                    {
-                        "results": results,
-                        "current": {
-                            "coding": coding,
-                            "run": run,
-                            "searcher": skeleton,
-                            "curve": curve,
-                        },
-                    },
-                )
-            if genome is None:
-                genome = searcher.best_genome
+            solved_at, genome = evolve(
+                ctx,
+                searcher,
+                problem,
+                evaluator,
+                budget,
+                first_reaching(1.0),  # fitness >= 1 only for a touch (module docstring)
+                results=results,
+                key=key,
+                curve=curve,
+                bar=bar,
+            )
             results.append(
                 {
                     "coding": coding,

@@ -80,8 +80,14 @@ from rnnai.evolution import (
     make_problem,
 )
 from rnnai.evolution.networks import trajectory
+from rnnai.experiments._evolution_common import (
+    Check,
+    evolve,
+    first_reaching,
+    load_runs,
+    restore_run,
+)
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
-from rnnai.runtime.checkpoint import pack_state, unpack_state
 
 __all__ = [
     "ALGORITHMS",
@@ -122,17 +128,22 @@ def _searcher(
     raise ValueError(f"unknown algorithm {alg!r}; choose one of {ALGORITHMS}")
 
 
-def _solving_index(problem: PoleProblem, genomes: np.ndarray, fitness: np.ndarray) -> int | None:
-    """Index of the first genome of a generation that solves the task, or None.
+def _check(problem: PoleProblem) -> Check:
+    """The papers' success test on a generation (see `first_reaching` for the Markov tasks).
 
-    Markov tasks: the first whose fitness reaches the 100,000 steps. Damping fitness: the
-    generation's best is tested for 100,000 steps (the papers' protocol).
+    Markov tasks: the first genome whose fitness reaches the 100,000 steps (evaluations counted
+    within its generation). Damping fitness: the generation's best is tested for 100,000 steps
+    and the whole generation's evaluations count (the papers' protocol).
     """
     if problem.target_fitness is not None:
-        hit = np.flatnonzero(fitness >= problem.target_fitness)
-        return int(hit[0]) if hit.size else None
-    k = int(np.argmax(fitness))
-    return k if problem.solved(genomes[k]) else None
+        return first_reaching(problem.target_fitness)
+
+    def check(before: int, searcher: Searcher) -> tuple[int, np.ndarray] | None:
+        k = int(np.argmax(searcher.last_fitness))
+        genome = searcher.last_genomes[k]
+        return (searcher.evaluations, genome) if problem.solved(genome) else None
+
+    return check
 
 
 def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
@@ -151,14 +162,7 @@ def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
     """
     problem = make_problem(cfg["task"], **cfg["problem"])
     evaluator = ctx.evaluator()  # in-process, or Ray with --workers
-    results: list[RunResult] = []
-    current: dict[str, Any] | None = None
-    tensors: dict[str, Any] = {}
-    loaded = ctx.checkpointer.load()
-    if loaded is not None:
-        tensors, saved = loaded
-        results = saved["results"]
-        current = saved.get("current")
+    results, current, tensors = load_runs(ctx)
     algs = [a for a in ALGORITHMS if a in cfg["algorithms"]]
     plan = [(a, r) for a in algs for r in range(cfg["runs"])]
     budget = cfg["max_evaluations"]
@@ -166,42 +170,22 @@ def run_comparison(ctx: RunContext, cfg: dict[str, Any]) -> list[RunResult]:
         bar.advance(sum(min(r["evaluations"], budget) for r in results))
         for alg, run in plan[len(results) :]:
             searcher = _searcher(alg, problem, cfg["algorithms"][alg], ctx.rng(alg, run))
-            curve: list[list[float]] = []
-            if current is not None and current["algorithm"] == alg and current["run"] == run:
-                searcher.load_state_dict(unpack_state(current["searcher"], tensors))
-                curve = current["curve"]
-                bar.advance(searcher.evaluations)
+            key = {"algorithm": alg, "run": run}
+            curve = restore_run(current, key, searcher, tensors)
+            bar.advance(searcher.evaluations)
             current = None
-            solved_at, genome = None, None
-            while searcher.evaluations < budget:
-                before = searcher.evaluations
-                searcher.step(problem, evaluator)
-                bar.advance(searcher.evaluations - before)
-                if not curve or searcher.best_fitness > curve[-1][1]:
-                    curve.append([searcher.evaluations, float(searcher.best_fitness)])
-                k = _solving_index(problem, searcher.last_genomes, searcher.last_fitness)
-                if k is not None:
-                    if problem.target_fitness is not None:
-                        solved_at = before + k + 1
-                    else:
-                        solved_at = searcher.evaluations
-                    genome = searcher.last_genomes[k]
-                    break
-                packed, skeleton = pack_state(searcher.state_dict())
-                ctx.checkpointer.save(
-                    packed,
-                    {
-                        "results": results,
-                        "current": {
-                            "algorithm": alg,
-                            "run": run,
-                            "searcher": skeleton,
-                            "curve": curve,
-                        },
-                    },
-                )
-            if genome is None:
-                genome = searcher.best_genome
+            solved_at, genome = evolve(
+                ctx,
+                searcher,
+                problem,
+                evaluator,
+                budget,
+                _check(problem),
+                results=results,
+                key=key,
+                curve=curve,
+                bar=bar,
+            )
             gen_score = None
             if solved_at is not None and isinstance(problem, DoublePoleNonMarkov):
                 gen_score = problem.generalization(genome).n_success

@@ -44,8 +44,8 @@ import numpy as np
 from rnnai.envs.pole3d import DOUBLE_POLE_3D, SINGLE_POLE_3D
 from rnnai.evolution import CMAES, CMAESConfig, CoSyNE, CoSyNEConfig, Searcher
 from rnnai.evolution.problems3d import Pole3DProblem
+from rnnai.experiments._evolution_common import evolve, first_reaching, load_runs, restore_run
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
-from rnnai.runtime.checkpoint import pack_state, unpack_state
 
 __all__ = ["Pole3DExperiment", "pole3d_verdict"]
 
@@ -127,13 +127,7 @@ class Pole3DExperiment(Experiment):
             for ctrl in cfg["controllers"]
             for run in range(cfg["runs"])
         ]
-        results: list[dict[str, Any]] = []
-        current: dict[str, Any] | None = None
-        tensors: dict[str, Any] = {}
-        loaded = ctx.checkpointer.load()
-        if loaded is not None:
-            tensors, saved = loaded
-            results, current = saved["results"], saved.get("current")
+        results, current, tensors = load_runs(ctx)
         evaluator = ctx.evaluator()  # in-process, or Ray with --workers
         budget = cfg["max_evaluations"]
         with ctx.progress(len(plan) * budget, f"3D poles: {len(plan)} runs") as bar:
@@ -146,34 +140,22 @@ class Pole3DExperiment(Experiment):
                 searcher = _searcher(
                     s_cfg["name"], s_cfg["settings"], problem.dim, ctx.rng(task, ctrl, run)
                 )
-                curve: list[list[float]] = []
-                if current is not None and (current["task"], current["ctrl"], current["run"]) == (
-                    task,
-                    ctrl,
-                    run,
-                ):
-                    searcher.load_state_dict(unpack_state(current["searcher"], tensors))
-                    curve = current["curve"]
-                    bar.advance(searcher.evaluations)
+                key = {"task": task, "ctrl": ctrl, "run": run}
+                curve = restore_run(current, key, searcher, tensors)
+                bar.advance(searcher.evaluations)
                 current = None
-                solved_at, genome = None, None
-                while searcher.evaluations < budget:
-                    before = searcher.evaluations
-                    searcher.step(problem, evaluator)
-                    bar.advance(searcher.evaluations - before)
-                    if not curve or searcher.best_fitness > curve[-1][1]:
-                        curve.append([searcher.evaluations, float(searcher.best_fitness)])
-                    hit = np.flatnonzero(searcher.last_fitness >= problem.target_fitness)
-                    if hit.size:
-                        solved_at = before + int(hit[0]) + 1
-                        genome = searcher.last_genomes[int(hit[0])]
-                        break
-                    packed, skeleton = pack_state(searcher.state_dict())
-                    state = {"task": task, "ctrl": ctrl, "run": run, "searcher": skeleton}
-                    state["curve"] = curve
-                    ctx.checkpointer.save(packed, {"results": results, "current": state})
-                if genome is None:
-                    genome = searcher.best_genome
+                solved_at, genome = evolve(
+                    ctx,
+                    searcher,
+                    problem,
+                    evaluator,
+                    budget,
+                    first_reaching(problem.target_fitness),
+                    results=results,
+                    key=key,
+                    curve=curve,
+                    bar=bar,
+                )
                 results.append(
                     {
                         "task": task,
