@@ -57,13 +57,14 @@ Deviations and choices, all deliberate:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -149,24 +150,15 @@ class PoleConfig:
             "track_limit",
             "failure_angle_deg",
         )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise RnnaiError(f"{name} must be a positive finite number, got {value!r}")
-        for name in ("gravity", "mu_c", "mu_p", "min_force", "initial_angle_deg"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value):
-                raise RnnaiError(f"{name} must be a finite number, got {value!r}")
+        check_positive(self, positive)
+        check_finite(self, ("gravity", "mu_c", "mu_p", "min_force", "initial_angle_deg"))
         if self.mu_c < 0 or self.mu_p < 0 or self.min_force < 0:
             raise RnnaiError("mu_c, mu_p and min_force must be >= 0")
         if self.min_force > self.force_mag:
             raise RnnaiError(
                 f"min_force ({self.min_force}) must not exceed force_mag ({self.force_mag})"
             )
-        for name in ("substeps", "max_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise RnnaiError(f"{name} must be an int >= 1, got {value!r}")
+        check_positive_ints(self, ("substeps", "max_steps"))
         if abs(self.initial_angle_deg) > self.failure_angle_deg:
             raise RnnaiError(
                 f"initial_angle_deg ({self.initial_angle_deg}) is beyond the failure angle "
@@ -185,11 +177,7 @@ class PoleConfig:
 
     def with_overrides(self, **overrides: Any) -> PoleConfig:
         """Return a copy with some fields replaced; unknown names raise `RnnaiError`."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise RnnaiError(f"unknown PoleConfig field(s) {unknown}; valid: {sorted(names)}")
-        return replace(self, **overrides)
+        return with_overrides(self, overrides)
 
 
 SINGLE_POLE = PoleConfig(n_poles=1, failure_angle_deg=12.0)

@@ -61,13 +61,14 @@ so that results can be compared with it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -154,20 +155,11 @@ class Pole3DConfig:
             "arena_limit",
             "failure_angle_deg",
         )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise RnnaiError(f"{name} must be a positive finite number, got {value!r}")
-        for name in ("mu_c", "mu_p", "initial_tilt_deg", "initial_azimuth_deg"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value):
-                raise RnnaiError(f"{name} must be a finite number, got {value!r}")
+        check_positive(self, positive)
+        check_finite(self, ("mu_c", "mu_p", "initial_tilt_deg", "initial_azimuth_deg"))
         if self.mu_c < 0 or self.mu_p < 0:
             raise RnnaiError("mu_c and mu_p must be >= 0")
-        for name in ("substeps", "max_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise RnnaiError(f"{name} must be an int >= 1, got {value!r}")
+        check_positive_ints(self, ("substeps", "max_steps"))
         if not 0 <= self.initial_tilt_deg < self.failure_angle_deg:
             raise RnnaiError(
                 f"initial_tilt_deg must lie in [0, failure_angle_deg={self.failure_angle_deg}), "
@@ -188,11 +180,7 @@ class Pole3DConfig:
 
     def with_overrides(self, **overrides: Any) -> Pole3DConfig:
         """Return a copy with some fields replaced; unknown names raise `RnnaiError`."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise RnnaiError(f"unknown Pole3DConfig field(s) {unknown}; valid: {sorted(names)}")
-        return replace(self, **overrides)
+        return with_overrides(self, overrides)
 
 
 SINGLE_POLE_3D = Pole3DConfig(n_poles=1, failure_angle_deg=12.0)
