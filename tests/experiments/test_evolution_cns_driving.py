@@ -34,6 +34,7 @@ from rnnai.experiments.evolution_cns_driving import (  # noqa: E402
 )
 from rnnai.runtime.checkpoint import Checkpointer  # noqa: E402
 from rnnai.runtime.errors import RnnaiError  # noqa: E402
+from rnnai.runtime.testing import Killed, KillingCheckpointer  # noqa: E402
 
 TINY_NET = NetConfig(image=16, hidden=8, coefficients=(6, 3, 3))
 TINY_DRIVE = DrivingConfig(tracks=(0,), frame_skip=4, max_frames=8, patience=None)
@@ -150,23 +151,6 @@ def test_cached_evaluator_drives_only_unseen_genomes() -> None:
     again = np.vstack([g[2], g[2] + 1, g[0]])
     np.testing.assert_array_equal(ev(problem, again), again.sum(axis=1))  # type: ignore[arg-type]
     assert problem.rows == 5 and ev.new == 5
-
-
-class Killed(Exception):
-    """Stands in for SIGKILL right after the n-th checkpoint write."""
-
-
-class KillingCheckpointer(Checkpointer):
-    def __init__(self, path: Path, fingerprint: dict, kill_after: int) -> None:
-        super().__init__(path, fingerprint)
-        self.kill_after = kill_after
-        self.saves = 0
-
-    def save(self, tensors, state):  # type: ignore[override]
-        super().save(tensors, state)
-        self.saves += 1
-        if self.saves == self.kill_after:
-            raise Killed
 
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:

@@ -13,6 +13,7 @@ from rnnai.experiments import get_experiment
 from rnnai.experiments.base import RunContext
 from rnnai.experiments.rl_tmaze import RunResult, longest_solved, tmaze_verdict
 from rnnai.runtime.checkpoint import Checkpointer
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 
 def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
@@ -31,23 +32,6 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     assert "learning_curves.png" in res["plots"] and "behaviour.png" in res["plots"]
     for plot in res["plots"]:
         assert (tmp_path / "rl.tmaze" / plot).stat().st_size > 1000
-
-
-class Killed(Exception):
-    """Stands in for SIGKILL right after the n-th checkpoint write."""
-
-
-class KillingCheckpointer(Checkpointer):
-    def __init__(self, path: Path, fingerprint: dict, kill_after: int = -1):
-        super().__init__(path, fingerprint)
-        self.kill_after = kill_after
-        self.saves = 0
-
-    def save(self, tensors, state):  # type: ignore[override]
-        super().save(tensors, state)
-        self.saves += 1
-        if self.saves == self.kill_after:
-            raise Killed
 
 
 def _config() -> dict:

@@ -31,13 +31,16 @@ class KillingCheckpointer(Checkpointer):
     Args:
         path: The checkpoint file.
         fingerprint: As for `Checkpointer`.
-        kill_after: Which save (1-based) is the last one before the "kill".
+        kill_after: Which save (1-based) is the last one before the "kill"; None never kills
+            (the checkpointer then only counts the saves of a reference run).
 
     Attributes:
         saves: Saves written so far.
     """
 
-    def __init__(self, path: Path, fingerprint: dict[str, Any], kill_after: int) -> None:
+    def __init__(
+        self, path: Path, fingerprint: dict[str, Any], kill_after: int | None = None
+    ) -> None:
         super().__init__(path, fingerprint)
         self.kill_after = kill_after
         self.saves = 0
