@@ -13,7 +13,8 @@ Controllers (`rnnai.evolution.fastweights`): the fast-weight net with K = 2 line
 a softmax gate, against the same family with K = 1 (a tanh-squashed linear controller, no fast
 weights) as the ablation. Searcher: pycma's CMA-ES through our ask/tell wrapper (`rnnai.evolution.
 CMAES`), the same settings for both controllers; CoSyNE with its pole-balancing defaults did not
-solve the two-pole task within 8,000 evaluations in a trial run, CMA-ES did (one seed each; the
+solve the two-pole task within 8,000 evaluations in a trial run, CMA-ES did (one seed each, with
+a non-recurrent gate and 10,000-step success; the experiment's nets have the recurrent gate, the
 searcher is a config field).
 
 What we measure per (task, controller) over ``runs`` runs: the evaluations until a network
