@@ -1,13 +1,14 @@
 """Numba kernels of the evolution family, and their plain-Python twins.
 
-`rollout_recurrent` runs a whole population of fully recurrent networks (`rnnai.evolution.networks`)
-on the Wieland cart-pole, one episode per network, network and physics in one compiled loop, and
-returns what the fitness functions need: the steps balanced and the damping sum of Gruau's
-fitness. `rollout_fastweight_pole3d` does the same for modular fast-weight controllers
-(`rnnai.evolution.fastweights`) on the 3D cart-pole (`rnnai.envs.pole3d`). The physics are `rnnai.envs._kernels`' compiled functions (single-sourced from
-`rnnai.envs.pole`), so an episode here gives the same floats as `rnnai.envs.fitness.run_batch`
-with the same network as a policy; ``tests/evolution/test_problems.py`` checks that, and
-``tests/evolution/test_core.py`` holds every kernel against its twin (suffix ``_py``).
+`rollout_recurrent` runs a whole population of fully recurrent networks
+(`rnnai.evolution.networks`) on the Wieland cart-pole, one episode per network, network and physics
+in one compiled loop, and returns what the fitness functions need: the steps balanced and the
+damping sum of Gruau's fitness. `rollout_fastweight_pole3d` does the same for modular fast-weight
+controllers (`rnnai.evolution.fastweights`) on the 3D cart-pole (`rnnai.envs.pole3d`). The physics
+are `rnnai.envs._kernels`' compiled functions (single-sourced from `rnnai.envs.pole`), so an
+episode here gives the same floats as `rnnai.envs.fitness.run_batch` with the same network as a
+policy; ``tests/evolution/test_problems.py`` checks that, and ``tests/evolution/test_core.py``
+holds every kernel against its twin (suffix ``_py``).
 
 Array layout (see `rnnai.evolution.networks.RecurrentNetSpec`): ``weights`` is (P, h, L) float64
 with L = d + 1 + h; row i of a network holds neuron i's input weights (d), its bias (1) and its

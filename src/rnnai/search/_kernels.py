@@ -21,6 +21,11 @@ Time accounting (Section 4 of the paper): a prefix p may run ``t <= T P(p)`` ste
 all tasks in the ring; every instruction costs 1, copies cost 1 per cell moved, scans 1 per cell.
 Comparisons are made in float64 exactly as ``T * P`` against integer counts, as in the original.
 The layout of the paper's 73-instruction machine is compiled in as constants (`check_layout`).
+
+Speed: every computed index into ``mem`` goes through `_u` (as uint64, numba omits its
+negative-index wraparound code; every index is non-negative by construction, and address checks
+come before each access), and the kernels use ``error_model="numpy"`` (no zero-division checks:
+every division is guarded). Together about 1.3x on the 1^n2^n search (A/B, same machine).
 """
 
 from __future__ import annotations
@@ -144,51 +149,57 @@ def check_layout(lay: np.ndarray) -> None:
 ST_BUDGET, ST_SOLVED, ST_TCRASH = 0, 1, 2
 
 
+@njit(cache=True, forceinline=True, error_model="numpy")
+def _u(i):
+    """An index as uint64: numba then skips its negative-index wraparound code."""
+    return np.uint64(i)
+
+
 # --------------------------------------------------------------------------- tape cells + undo
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def rd(mem, a):
     """Content of tape address ``a`` of the current task; halts (returns 0) outside the tape."""
     if a < A_MIN or a > 0:
         mem[REG + R_HALT] = 1
         return 0
-    return mem[TAPE + mem[REG + R_TASK] * W - a]
+    return mem[_u(TAPE + mem[REG + R_TASK] * W - a)]
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def wr(mem, a, v):
     """Store ``v`` at tape address ``a``, first saving the old content on the undo stack."""
     if a < A_MIN or a > 0:
         mem[REG + R_HALT] = 1
         return
     i = mem[REG + R_TASK] * W - a
-    if mem[TAPE + i] == v:
+    if mem[_u(TAPE + i)] == v:
         return
-    if mem[REG + R_PUSHEN] != 0 and mem[MARK + i] == 0:
+    if mem[REG + R_PUSHEN] != 0 and mem[_u(MARK + i)] == 0:
         sp = mem[REG + R_SP]
         if sp >= mem[LAY + L_CAP]:  # full undo stack: illegal step, the cell stays as it is
             mem[REG + R_HALT] = 1
             return
         sp += 1
-        mem[UND + 2 * (sp) + 0] = i
-        mem[UND + 2 * (sp) + 1] = mem[TAPE + i]
-        mem[MARK + i] = 1
+        mem[_u(UND + 2 * (sp) + 0)] = i
+        mem[_u(UND + 2 * (sp) + 1)] = mem[_u(TAPE + i)]
+        mem[_u(MARK + i)] = 1
         mem[REG + R_SP] = sp
         if sp > mem[REG + R_PEAKSP]:
             mem[REG + R_PEAKSP] = sp
-    mem[TAPE + i] = v
+    mem[_u(TAPE + i)] = v
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def zq(mem, a):
     """Content of any address: a tape cell (a <= 0) or a code cell (1..qp)."""
     if a <= 0:
         return rd(mem, a)
-    return mem[CODE + a]
+    return mem[_u(CODE + a)]
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def charge(mem, tp, n):
     """Charge ``n`` extra steps if they fit ``t + n <= T P``; otherwise halt. Returns success."""
     if n < 0 or float(mem[REG + R_T] + n) > tp:
@@ -202,7 +213,7 @@ def charge(mem, tp, n):
 # --------------------------------------------------------------------------- stacks and frames
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def push(mem, x):
     adp = ADP
     y = rd(mem, adp) + 1
@@ -213,7 +224,7 @@ def push(mem, x):
     wr(mem, adp + y, x)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def pop(mem):
     adp = ADP
     d = rd(mem, adp)
@@ -224,7 +235,7 @@ def pop(mem):
     return rd(mem, adp + d)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def top(mem):
     adp = ADP
     d = rd(mem, adp)
@@ -234,7 +245,7 @@ def top(mem):
     return rd(mem, adp + d)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def ds(mem, n):
     """ds[n] (n = 0 reads dp itself); halts outside 0..maxdp."""
     if n < 0 or n > MAX_DP:
@@ -243,7 +254,7 @@ def ds(mem, n):
     return rd(mem, ADP + n)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def push_d(mem, x):
     a = ADDP
     d = rd(mem, a)
@@ -254,7 +265,7 @@ def push_d(mem, x):
     wr(mem, a + d + 1, x)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def top_d(mem):
     a = ADDP
     d = rd(mem, a)
@@ -264,14 +275,14 @@ def top_d(mem):
     return rd(mem, a + d)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def frame(mem, k):
     """Cell k (1 = ip, 2 = base, 3 = out) of the top call frame."""
     acp = ACP
     return rd(mem, acp + k + rd(mem, acp))
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def set_frame(mem, k, v):
     if v > MAX_INT or v < MIN_INT:
         mem[REG + R_HALT] = 1
@@ -280,7 +291,7 @@ def set_frame(mem, k, v):
     wr(mem, acp + k + rd(mem, acp), v)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def open_frame(mem, m, n):
     """New call frame with m inputs (m < 0: the caller's base) and n outputs."""
     acp = ACP
@@ -300,13 +311,13 @@ def open_frame(mem, m, n):
     mem[REG + R_JUMPED] = 1
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def call(mem, m, n, a):
     open_frame(mem, m, n)
     set_frame(mem, 1, a)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def copy_cells(mem, tp, a, b, n, lo, hi):
     """Copy n cells from address a (tape or code) to tape address b in [lo, hi]; costs n."""
     if n < 0 or a < A_MIN or a > mem[REG + R_QP] or a + n < A_MIN or a + n > mem[REG + R_QP]:
@@ -327,7 +338,7 @@ def copy_cells(mem, tp, a, b, n, lo, hi):
             wr(mem, b + k, zq(mem, a + k))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def move_down(mem, tp, n, a):
     """Move the n top elements of ds to just above a; dp = a + n (used by ret)."""
     adp = ADP
@@ -346,7 +357,7 @@ def move_down(mem, tp, n, a):
         wr(mem, dst + k, rd(mem, src + k))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ret(mem, tp):
     acp = ACP
     cp = rd(mem, acp)
@@ -365,13 +376,13 @@ def ret(mem, tp):
 # --------------------------------------------------------------------------- search patterns
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def pat_off(mem):
     """Address just before the current pattern's (sum, max, w_1..w_nQ)."""
     return ACURP + rd(mem, ACURP) * (NQ + 2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add_weight(mem, i, val):
     """w_i += val in the current pattern (no effect if val < 1, i unknown or the sum overflows)."""
     if val < 1 or i > NQ or i < 1:
@@ -387,7 +398,7 @@ def add_weight(mem, i, val):
         wr(mem, po + 2, x)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def second_max(mem, po):
     """The original program's running maximum over the weights other than the first maximal one."""
     x = rd(mem, po + 2)
@@ -409,7 +420,7 @@ def second_max(mem, po):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dec_weight(mem):
     i = top(mem)
     if i > NQ or i < 1:
@@ -432,12 +443,12 @@ def dec_weight(mem):
 # --------------------------------------------------------------------------- Hanoi environment
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def peg(mem, tower):
     return AENV + (tower - 1) * DSIZE
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def move_disk(mem, a, b):
     ta = rd(mem, peg(mem, a))
     if ta == 0:
@@ -455,26 +466,26 @@ def move_disk(mem, a, b):
     wr(mem, peg(mem, a), ta - 1)
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def solved(mem):
     """The task's goal test: Hanoi (pegs 1 and 2 empty) or 1^n2^n on Ds (n ones then n twos
     on top, with at least one cell below them)."""
     w = mem[REG + R_TASK] * W
     if mem[LAY + L_KIND] == KIND_HANOI:
-        return mem[TAPE + w - AENV] == 0 and mem[TAPE + w - AENV - DSIZE] == 0
+        return mem[_u(TAPE + w - AENV)] == 0 and mem[_u(TAPE + w - AENV - DSIZE)] == 0
     n = mem[REG + R_TASK]
     addp = ADDP
-    i = addp + mem[TAPE + w - addp]
+    i = addp + mem[_u(TAPE + w - addp)]
     j = i - 2 * n
     if j <= addp:
         return False
     j += n
-    while i > j and mem[TAPE + w - i] == 2:
+    while i > j and mem[_u(TAPE + w - i)] == 2:
         i -= 1
     if i != j:
         return False
     j -= n
-    while i > j and mem[TAPE + w - i] == 1:
+    while i > j and mem[_u(TAPE + w - i)] == 1:
         i -= 1
     return i == j
 
@@ -482,15 +493,18 @@ def solved(mem):
 # --------------------------------------------------------------------------- one instruction
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def execute(mem, tp, op):  # noqa: C901 (one switch)
     """Execute instruction number ``op`` on the current task (``exec`` loops, no recursion)."""
     adp = ADP
     while True:
-        k = mem[OPTAB + 4 * (op) + 0]
+        k = mem[_u(OPTAB + 4 * (op) + 0)]
         if k == 0:  # frozen program: call it
             call(
-                mem, mem[OPTAB + 4 * (op) + 1], mem[OPTAB + 4 * (op) + 2], mem[OPTAB + 4 * (op) + 3]
+                mem,
+                mem[_u(OPTAB + 4 * (op) + 1)],
+                mem[_u(OPTAB + 4 * (op) + 2)],
+                mem[_u(OPTAB + 4 * (op) + 3)],
             )
             return
         if k == 64:  # exec
@@ -538,11 +552,11 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
         if a < 0 or a > mem[REG + R_OLDP]:
             mem[REG + R_HALT] = 1
         else:
-            n = mem[OLD + 2 * (a) + 1]
-            s = mem[OLD + 2 * (a) + 0]
+            n = mem[_u(OLD + 2 * (a) + 1)]
+            s = mem[_u(OLD + 2 * (a) + 0)]
             if charge(mem, tp, n):
                 for i in range(s, s + n):
-                    add_weight(mem, mem[CODE + i], UPSQ)
+                    add_weight(mem, mem[_u(CODE + i)], UPSQ)
     elif k <= 15 or k == 34:  # add mul powr sub div inc dec by2 neg
         x = pop(mem)
         if k == 8:
@@ -581,12 +595,12 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
         if a < 0 or a > mem[REG + R_OLDP]:
             mem[REG + R_HALT] = 1
         else:
-            n = mem[OLD + 2 * (a) + 1]
+            n = mem[_u(OLD + 2 * (a) + 1)]
             d = rd(mem, adp)
             copy_cells(
                 mem,
                 tp,
-                mem[OLD + 2 * (a) + 0],
+                mem[_u(OLD + 2 * (a) + 0)],
                 adp + 1 + d,
                 n,
                 adp + 1,
@@ -601,11 +615,11 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
         if a < 0 or a > mem[REG + R_OLDP] or b < 0 or m < 0:
             mem[REG + R_HALT] = 1
         else:
-            n = mem[OLD + 2 * (a) + 1]
+            n = mem[_u(OLD + 2 * (a) + 1)]
             b += adp + base + 1
             hi = AENDSTACK
             copy_cells(mem, tp, b, b + n, m, adp + 1, hi)
-            copy_cells(mem, tp, mem[OLD + 2 * (a) + 0], b, n, adp + 1, hi)
+            copy_cells(mem, tp, mem[_u(OLD + 2 * (a) + 0)], b, n, adp + 1, hi)
             wr(mem, adp, rd(mem, adp) + n)
     elif k == 18:  # findb
         kk = pop(mem)
@@ -618,7 +632,7 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
             if f < 0 or f >= TAPE_N:
                 mem[REG + R_HALT] = 1
                 break
-            if mem[TAPE + f] == kk:
+            if mem[_u(TAPE + f)] == kk:
                 break
             i += 1
             mem[REG + R_T] += 1
@@ -728,7 +742,7 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
             mem[REG + R_HALT] = 1
         else:
             open_frame(mem, 0, 0)
-            set_frame(mem, 1, mem[OLD + 2 * (a) + 0])
+            set_frame(mem, 1, mem[_u(OLD + 2 * (a) + 0)])
     elif k == 31:  # bsjmp
         base = frame(mem, 2)
         set_frame(mem, 1, base + adp + pop(mem))
@@ -859,7 +873,7 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
 # --------------------------------------------------------------------------- running tasks
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def ip_ok(mem):
     """Whether the current task's ip points at a valid instruction (else it requests one)."""
     a = frame(mem, 1)
@@ -869,10 +883,9 @@ def ip_ok(mem):
     return 1 <= v <= NQ
 
 
-@njit(cache=True, forceinline=True)
-def one_step(mem, tp):
+@njit(cache=True, forceinline=True, error_model="numpy")
+def one_step(mem, tp, n):
     """Execute one instruction of the current task, test success, pass on to the next task."""
-    n = zq(mem, frame(mem, 1))
     if mem[REG + R_T] > mem[REG + R_TOPT]:
         mem[REG + R_TOPT] = mem[REG + R_T]
     mem[REG + R_JUMPED] = 0
@@ -891,15 +904,15 @@ def one_step(mem, tp):
     task = mem[REG + R_TASK]
     if solved(mem):  # also after a halting instruction, as in the original
         mem[REG + R_UNSOLVED] -= 1
-        nxt, prv = mem[RING + 2 * (task) + 0], mem[RING + 2 * (task) + 1]
-        mem[RING + 2 * (prv) + 0] = nxt
-        mem[RING + 2 * (nxt) + 1] = prv
-        mem[RING + 2 * (task) + 1] = mem[REG + R_ANCHOR]
+        nxt, prv = mem[_u(RING + 2 * (task) + 0)], mem[_u(RING + 2 * (task) + 1)]
+        mem[_u(RING + 2 * (prv) + 0)] = nxt
+        mem[_u(RING + 2 * (nxt) + 1)] = prv
+        mem[_u(RING + 2 * (task) + 1)] = mem[REG + R_ANCHOR]
         mem[REG + R_ANCHOR] = task
-    mem[REG + R_TASK] = mem[RING + 2 * (task) + 0]
+    mem[REG + R_TASK] = mem[_u(RING + 2 * (task) + 0)]
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def step_until(mem, fmem):
     """Run the ring until all solved, a halt, an ip off the code (a request), or ``t`` reaching
     ``T P``."""
@@ -907,14 +920,19 @@ def step_until(mem, fmem):
     tp = float(mem[REG + R_TBIG]) * fmem[0]
     while (
         mem[REG + R_UNSOLVED] > 0
-        and ip_ok(mem)
         and mem[REG + R_HALT] == 0
         and float(mem[REG + R_T] + mem[REG + R_UNSOLVED]) <= tp
     ):
-        one_step(mem, tp)
+        a = frame(mem, 1)  # ip_ok, inlined: the instruction is read once
+        if a < A_MIN or a > mem[REG + R_QP]:
+            return
+        n = zq(mem, a)
+        if n < 1 or n > NQ:
+            return
+        one_step(mem, tp, n)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_program(mem, fmem, max_steps):
     """Run the current ring without searching (a test harness): ``step_until`` once."""
     fmem[0] = 1.0
@@ -925,36 +943,36 @@ def run_program(mem, fmem, max_steps):
 # --------------------------------------------------------------------------- the prefix search
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def unmark(mem, ptr):
     for k in range(mem[REG + R_SP], ptr, -1):
-        mem[MARK + mem[UND + 2 * (k) + 0]] = 0
+        mem[_u(MARK + mem[_u(UND + 2 * (k) + 0)])] = 0
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def undo_to(mem, ptr):
     sp = mem[REG + R_SP]
     while sp > ptr:
-        mem[TAPE + mem[UND + 2 * (sp) + 0]] = mem[UND + 2 * (sp) + 1]
+        mem[_u(TAPE + mem[_u(UND + 2 * (sp) + 0)])] = mem[_u(UND + 2 * (sp) + 1)]
         sp -= 1
     mem[REG + R_SP] = sp
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def reinsert_solved(mem, below):
     """Put tasks solved since the anchor ``below`` back into the ring (undo of their removal)."""
     while mem[REG + R_ANCHOR] != below:
         mem[REG + R_UNSOLVED] += 1
         task = mem[REG + R_ANCHOR]
         mem[REG + R_TASK] = task
-        mem[REG + R_ANCHOR] = mem[RING + 2 * (task) + 1]
-        nxt = mem[RING + 2 * (task) + 0]
-        mem[RING + 2 * (task) + 1] = mem[RING + 2 * (nxt) + 1]
-        mem[RING + 2 * (nxt) + 1] = task
-        mem[RING + 2 * (mem[RING + 2 * (task) + 1]) + 0] = task
+        mem[REG + R_ANCHOR] = mem[_u(RING + 2 * (task) + 1)]
+        nxt = mem[_u(RING + 2 * (task) + 0)]
+        mem[_u(RING + 2 * (task) + 1)] = mem[_u(RING + 2 * (nxt) + 1)]
+        mem[_u(RING + 2 * (nxt) + 1)] = task
+        mem[_u(RING + 2 * (mem[_u(RING + 2 * (task) + 1)]) + 0)] = task
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def maybe_grow(mem, fmem):
     """If the current task requests the instruction at ``qp + 1`` and the most probable one
     could still run, open that code level (remember undo height, anchor, t, P)."""
@@ -968,27 +986,27 @@ def maybe_grow(mem, fmem):
     if qp >= A_MAX:
         mem[REG + R_CRASH] = 1
         return
-    unmark(mem, mem[LVL + 4 * (qp) + V_SP])
+    unmark(mem, mem[_u(LVL + 4 * (qp) + V_SP)])
     qp += 1
     mem[REG + R_QP] = qp
-    mem[LVL + 4 * (qp) + V_LAST] = mem[REG + R_ANCHOR]
-    mem[LVL + 4 * (qp) + V_SP] = mem[REG + R_SP]
-    mem[LVL + 4 * (qp) + V_SQ] = 0
-    mem[LVL + 4 * (qp) + V_T] = mem[REG + R_T]
+    mem[_u(LVL + 4 * (qp) + V_LAST)] = mem[REG + R_ANCHOR]
+    mem[_u(LVL + 4 * (qp) + V_SP)] = mem[REG + R_SP]
+    mem[_u(LVL + 4 * (qp) + V_SQ)] = 0
+    mem[_u(LVL + 4 * (qp) + V_T)] = mem[REG + R_T]
     fmem[LVLF + 2 * (qp) + 1] = fmem[0]
 
 
-@njit(cache=True, forceinline=True)
+@njit(cache=True, forceinline=True, error_model="numpy")
 def next_choice(mem, fmem):
     """Put the next instruction with enough probability at the top code level ``qp``:
     ``T P(p) w_i / sum(w) >= t + unsolved``. Restores the level's start state first."""
     qp = mem[REG + R_QP]
-    i = mem[LVL + 4 * (qp) + V_SQ]
+    i = mem[_u(LVL + 4 * (qp) + V_SQ)]
     if i != 0:
-        unmark(mem, mem[LVL + 4 * (qp) + V_SP])
-        undo_to(mem, mem[LVL + 4 * (qp) + V_SP])
-        reinsert_solved(mem, mem[LVL + 4 * (qp) + V_LAST])
-        mem[REG + R_T] = mem[LVL + 4 * (qp) + V_T]
+        unmark(mem, mem[_u(LVL + 4 * (qp) + V_SP)])
+        undo_to(mem, mem[_u(LVL + 4 * (qp) + V_SP)])
+        reinsert_solved(mem, mem[_u(LVL + 4 * (qp) + V_LAST)])
+        mem[REG + R_T] = mem[_u(LVL + 4 * (qp) + V_T)]
         fmem[0] = fmem[LVLF + 2 * (qp) + 1]
     nq = NQ
     if i == nq:
@@ -1002,12 +1020,12 @@ def next_choice(mem, fmem):
         return False
     wbase = TAPE + mem[REG + R_TASK] * W - po - 2  # w_j at wbase - j: read directly (hot loop)
     i += 1
-    while i <= nq and tmp * mem[wbase - i] < 1.0:
+    while i <= nq and tmp * mem[_u(wbase - i)] < 1.0:
         i += 1
     if i > nq:
         return False
-    mem[LVL + 4 * (qp) + V_SQ] = i
-    mem[CODE + qp] = i
+    mem[_u(LVL + 4 * (qp) + V_SQ)] = i
+    mem[_u(CODE + qp)] = i
     p = float(rd(mem, po + 2 + i)) / float(s)
     fmem[LVLF + 2 * (qp) + 0] = p
     fmem[0] = fmem[LVLF + 2 * (qp) + 1] * p
@@ -1015,20 +1033,20 @@ def next_choice(mem, fmem):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def open_ring(mem, fmem, lo, hi):
     """Start a search on tasks lo..hi (ring hi -> hi-1 -> .. -> lo -> hi) from ``acurrent``."""
     mem[REG + R_UNSOLVED] = hi - lo + 1
     if mem[REG + R_UNSOLVED] > mem[REG + R_TBIG]:
         return False
-    mem[RING + 2 * (hi) + 1] = lo
-    mem[RING + 2 * (lo) + 0] = hi
+    mem[_u(RING + 2 * (hi) + 1)] = lo
+    mem[_u(RING + 2 * (lo) + 0)] = hi
     mem[REG + R_PUSHEN] = 0
     for task in range(lo, hi + 1):
         mem[REG + R_TASK] = task
         acp = ACP
         w = task * W
-        mem[TAPE + w - (acp + 1 + mem[TAPE + w - acp])] = mem[REG + R_ACURRENT]
+        mem[_u(TAPE + w - (acp + 1 + mem[_u(TAPE + w - acp)]))] = mem[REG + R_ACURRENT]
     mem[REG + R_PUSHEN] = 1
     mem[REG + R_TASK] = hi
     mem[REG + R_T] = 0
@@ -1038,18 +1056,18 @@ def open_ring(mem, fmem, lo, hi):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def close_ring(mem):
     """Undo everything of the search (tapes, marks, solved list) and reopen the chain."""
     unmark(mem, 0)
     undo_to(mem, 0)
     reinsert_solved(mem, 0)
     lo, hi = mem[REG + R_RING_LO], mem[REG + R_RING_HI]
-    mem[RING + 2 * (lo) + 0] = lo - 1
-    mem[RING + 2 * (hi) + 1] = hi + 1
+    mem[_u(RING + 2 * (lo) + 0)] = lo - 1
+    mem[_u(RING + 2 * (hi) + 1)] = hi + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_until(mem, fmem, budget):
     """Advance the search for the current stage n = ``mem[REG + R_STAGE]`` by about ``budget``
     instructions (checked between prefixes). Phases: 0 open ring {n} at ``alast`` (prolong the
@@ -1065,7 +1083,7 @@ def run_until(mem, fmem, budget):
             lo = n if ph == 0 else 1
             if open_ring(mem, fmem, lo, n):
                 mem[REG + R_PHASE] = ph + 1
-                mem[LVL + 4 * (mem[REG + R_AFROZEN]) + V_SP] = 0
+                mem[_u(LVL + 4 * (mem[REG + R_AFROZEN]) + V_SP)] = 0
                 continue
             ph += 1  # no time to even start: skip this search
         else:
