@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
+import safetensors
 from click.testing import CliRunner
 
 from rnnai.cli import main
 from rnnai.experiments import get_experiment
+from rnnai.experiments.runner import run_experiment
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> dict:
@@ -50,3 +58,72 @@ def test_paper_scale_runs_the_whole_curriculum() -> None:
     assert cfg["plan"] == [["1n2n", 30], ["hanoi", 30]]
     assert cfg["max_instructions"] is None and cfg["undo_capacity"] == 6_000_000
     assert get_experiment("oops.1n2n").config("quick")["plan"] == [["1n2n", 3]]
+
+
+_WRAPPER = """
+import sys
+import rnnai.experiments.oops_1n2n as m
+_config = m.OOPS1n2n.config
+def config(self, scale):
+    cfg = _config(self, scale)
+    cfg.update(chunk=2_000_000, checkpoint_s=0.0)  # a checkpoint after every chunk
+    return cfg
+m.OOPS1n2n.config = config
+from rnnai.cli import main
+sys.argv = ["rnnai", *sys.argv[1:]]
+main()
+"""
+
+
+def _checkpoint_pos(path: Path) -> dict:
+    try:
+        with safetensors.safe_open(str(path), "pt") as f:
+            return json.loads(f.metadata()["rnnai_state"])["pos"]
+    except Exception:  # not there yet, or being replaced
+        return {}
+
+
+def test_1n2n_killed_mid_stage_through_the_cli_resumes_to_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL in the middle of stage 3 (after a chunk's checkpoint), then ``--resume``: the
+    same programs and counts as an uninterrupted run."""
+    wrapper = tmp_path / "wrapper.py"
+    wrapper.write_text(_WRAPPER)
+    out = tmp_path / "killed"
+    command = [sys.executable, str(wrapper), "run", "oops.1n2n", "--scale", "quick"]
+    command += ["--out", str(out), "--quiet"]
+    checkpoint = out / "oops.1n2n" / "checkpoint.safetensors"
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while _checkpoint_pos(checkpoint) != {"part": 0, "stage": 3, "in_stage": True}:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never reached stage 3"
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    pos = _checkpoint_pos(checkpoint)
+    assert pos["stage"] == 3 and pos["in_stage"], pos  # killed inside stage 3's search
+    assert not (out / "oops.1n2n" / "result.json").exists()
+
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    resumed = json.loads((out / "oops.1n2n" / "result.json").read_text())
+    assert "resumed at 1n2n stage 3" in (out / "oops.1n2n" / "log.txt").read_text()
+
+    exp = type(get_experiment("oops.1n2n"))
+    config = exp.config
+    monkeypatch.setattr(
+        exp, "config", lambda self, scale: {**config(self, scale), "chunk": 2_000_000}
+    )
+    reference = run_experiment("oops.1n2n", "quick", 0, tmp_path / "reference", quiet=True)
+    assert resumed["metrics"] == reference["metrics"]
+    assert [s["new_code"] for s in resumed["metrics"]["stages"]] == [
+        "defnp 2toD",
+        "grt c2 c2 endnp",
+        "boostq delD delD bsf 2toD",
+    ]
