@@ -21,6 +21,7 @@ def test_stage1_finds_defnp_2toD_after_the_papers_prefix_and_step_counts(stage1:
     assert r.program == "defnp 2toD" and r.fresh
     assert r.prefixes == 362_367  # the paper's count
     assert r.time_steps == 478_354  # the paper's count
+    assert r.instructions == 424_770 and r.peak_undo == 36  # the original C program's counts
 
 
 def test_freezing_moves_the_frozen_boundary_to_the_solution(stage1: OOPS) -> None:
@@ -78,3 +79,7 @@ def test_stages_2_and_3_prolong_the_solver_as_in_the_paper(stage1: OOPS) -> None
     assert r2.new_code == "grt c2 c2 endnp" and not r2.fresh
     r3 = stage1.solve_stage(3)
     assert r3.new_code == "boostq delD delD bsf 2toD"
+    # cumulative counts and exact undo-stack peaks of the original C program after stages 2, 3
+    assert (r2.prefixes, r2.instructions, r2.time_steps) == (4_317_587, 8_292_440, 9_990_653)
+    assert (r3.prefixes, r3.instructions, r3.time_steps) == (35_574_057, 80_568_452, 98_224_738)
+    assert (r2.peak_undo, r3.peak_undo) == (427, 1_230)

@@ -88,7 +88,6 @@ from rnnai.search.vm import (
     R_T,
     R_TASK,
     R_TBIG,
-    R_TOPT,
     R_TOTALT,
     R_UNSOLVED,
     T_LIMIT,
@@ -186,8 +185,6 @@ def wr(mem, a, v):
         mem[_u(UND + 2 * (sp) + 1)] = mem[_u(TAPE + i)]
         mem[_u(MARK + i)] = 1
         mem[REG + R_SP] = sp
-        if sp > mem[REG + R_PEAKSP]:
-            mem[REG + R_PEAKSP] = sp
     mem[_u(TAPE + i)] = v
 
 
@@ -886,8 +883,6 @@ def ip_ok(mem):
 @njit(cache=True, forceinline=True, error_model="numpy")
 def one_step(mem, tp, n):
     """Execute one instruction of the current task, test success, pass on to the next task."""
-    if mem[REG + R_T] > mem[REG + R_TOPT]:
-        mem[REG + R_TOPT] = mem[REG + R_T]
     mem[REG + R_JUMPED] = 0
     mem[REG + R_INSTS] += 1
     mem[REG + R_T] += 1
@@ -938,9 +933,18 @@ def run_program(mem, fmem, max_steps):
     fmem[0] = 1.0
     mem[REG + R_TBIG] = max_steps
     step_until(mem, fmem)
+    note_peak(mem)
 
 
 # --------------------------------------------------------------------------- the prefix search
+
+
+@njit(cache=True, forceinline=True, error_model="numpy")
+def note_peak(mem):
+    """Raise the undo-stack peak to the current height (done where the stack shrinks and where
+    the kernel returns, not at every push)."""
+    if mem[REG + R_SP] > mem[REG + R_PEAKSP]:
+        mem[REG + R_PEAKSP] = mem[REG + R_SP]
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
@@ -952,6 +956,8 @@ def unmark(mem, ptr):
 @njit(cache=True, forceinline=True, error_model="numpy")
 def undo_to(mem, ptr):
     sp = mem[REG + R_SP]
+    if sp > mem[REG + R_PEAKSP]:  # the peak is noted where the stack shrinks
+        mem[REG + R_PEAKSP] = sp
     while sp > ptr:
         mem[_u(TAPE + mem[_u(UND + 2 * (sp) + 0)])] = mem[_u(UND + 2 * (sp) + 1)]
         sp -= 1
@@ -993,7 +999,7 @@ def maybe_grow(mem, fmem):
     mem[_u(LVL + 4 * (qp) + V_SP)] = mem[REG + R_SP]
     mem[_u(LVL + 4 * (qp) + V_SQ)] = 0
     mem[_u(LVL + 4 * (qp) + V_T)] = mem[REG + R_T]
-    fmem[LVLF + 2 * (qp) + 1] = fmem[0]
+    fmem[_u(LVLF + 2 * (qp) + 1)] = fmem[0]
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
@@ -1007,7 +1013,7 @@ def next_choice(mem, fmem):
         undo_to(mem, mem[_u(LVL + 4 * (qp) + V_SP)])
         reinsert_solved(mem, mem[_u(LVL + 4 * (qp) + V_LAST)])
         mem[REG + R_T] = mem[_u(LVL + 4 * (qp) + V_T)]
-        fmem[0] = fmem[LVLF + 2 * (qp) + 1]
+        fmem[0] = fmem[_u(LVLF + 2 * (qp) + 1)]
     nq = NQ
     if i == nq:
         return False
@@ -1027,8 +1033,8 @@ def next_choice(mem, fmem):
     mem[_u(LVL + 4 * (qp) + V_SQ)] = i
     mem[_u(CODE + qp)] = i
     p = float(rd(mem, po + 2 + i)) / float(s)
-    fmem[LVLF + 2 * (qp) + 0] = p
-    fmem[0] = fmem[LVLF + 2 * (qp) + 1] * p
+    fmem[_u(LVLF + 2 * (qp) + 0)] = p
+    fmem[0] = fmem[_u(LVLF + 2 * (qp) + 1)] * p
     mem[REG + R_PREFS] += 1
     return True
 
@@ -1089,6 +1095,7 @@ def run_until(mem, fmem, budget):
         else:
             while True:
                 if mem[REG + R_INSTS] >= stop:
+                    note_peak(mem)
                     return ST_BUDGET
                 step_until(mem, fmem)
                 if mem[REG + R_UNSOLVED] == 0:

@@ -705,7 +705,6 @@ class Machine:
 
     def one_step(self) -> None:
         n = self.z(self.ip)
-        self.topt = max(self.topt, self.t)
         self.jumped = 0
         self.insts += 1
         self.t += 1

@@ -93,6 +93,9 @@ R_TASK, R_HALT, R_JUMPED, R_PUSHEN, R_SP, R_T, R_TOTALT, R_INSTS, R_PREFS = rang
 R_TBIG, R_QP, R_AFROZEN, R_ALAST, R_ACURRENT, R_OLDP, R_UNSOLVED, R_ANCHOR = range(9, 17)
 R_PEAKSP, R_TOPT, R_STAGE, R_PHASE, R_RING_LO, R_RING_HI, R_DONE, R_CRASH = range(17, 25)
 N_REG = 25
+# R_PEAKSP is noted where the undo stack shrinks and when a kernel returns (not at every push);
+# R_TOPT is no longer tracked (it cost a load and a compare per instruction and was never
+# reported); its slot stays so that the register layout and checkpoints keep their shape.
 # ``lvl`` columns (one row per code address: the state before that address's instruction)
 V_SP, V_LAST, V_SQ, V_T = range(4)
 # ``lay`` indices
