@@ -26,7 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
-from rnnai.experiments.oops_1n2n import PAPER_1N2N_NEW_CODE, plot_counts, run_curriculum
+from rnnai.experiments.oops_1n2n import (
+    PAPER_1N2N_NEW_CODE,
+    plot_counts,
+    run_curriculum,
+    stage_rows,
+    stage_table,
+)
 
 PAPER_TOTALS = {
     "prefixes": 93_994_568_009,
@@ -87,7 +93,7 @@ class OOPSHanoi(Experiment):
             verdict = "not_reproduced"
         plot_counts(ctx.out_dir / "counts.png", res, "OOPS: 1^n2^n then Hanoi, cumulative counts")
         metrics = {
-            "stages": [r.as_dict() for r in res],
+            "stages": stage_rows(res, PAPER_1N2N_NEW_CODE),
             "hanoi_stages_solved": len(han),
             "symmetry_programs_match_paper": sym_match,
             "finished": finished,
@@ -99,7 +105,12 @@ class OOPSHanoi(Experiment):
             "hanoi_solver": han[-1].program if han else None,
             "frozen_code": oops.frozen_code(),
         }
-        notes = "" if finished else "The instruction budget ended before the plan's last stage."
+        notes = (
+            "Counts are cumulative over the run (both curricula). "
+            + ("" if finished else "The instruction budget ended before the plan's last stage.")
+            + "\n\n"
+            + stage_table(metrics["stages"])
+        )
         return Outcome(
             headline=oops.prefixes,
             metrics=metrics,
