@@ -16,7 +16,9 @@ from click.testing import CliRunner
 
 from rnnai.cli import main
 from rnnai.experiments import get_experiment
+from rnnai.experiments.oops_1n2n import PAPER_1N2N_NEW_CODE, stage_rows, stage_table
 from rnnai.experiments.runner import run_experiment
+from rnnai.search.oops import StageResult
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> dict:
@@ -36,6 +38,23 @@ def test_1n2n_smoke_reproduces_stage1_exactly(tmp_path: Path) -> None:
     assert res["metrics"]["stage1_time_steps"] == 478_354
     assert res["verdict"] == "reproduced"
     assert (tmp_path / "oops.1n2n" / "counts.png").stat().st_size > 1000
+    assert stage["c_program"] == [362_367, 424_770, 478_354] and stage["matches_c_program"]
+    assert res["metrics"]["stages_matching_c_program"] == "1/1"
+    assert "| 1n2n | 1 | `fresh: defnp 2toD` | `defnp 2toD` | 362,367 |" in res["notes"]
+
+
+def test_stage_rows_flag_counts_that_differ_from_the_c_program() -> None:
+    good = StageResult("1n2n", 2, "p", "grt c2 c2 endnp", False, 77, 4_317_587, 8_292_440,
+                       9_990_653, 427, 2**28)  # fmt: skip
+    bad = StageResult("1n2n", 3, "p", "x", False, 77, 35_574_058, 80_568_452, 98_224_738, 1230,
+                      2**32)  # fmt: skip
+    hanoi = StageResult("hanoi", 1, "p", "y", True, 103, 1, 2, 3, 4, 8)
+    rows = stage_rows([good, bad, hanoi], PAPER_1N2N_NEW_CODE)
+    assert [r.get("matches_c_program") for r in rows] == [True, False, None]
+    assert [r.get("matches_paper") for r in rows] == [True, False, None]
+    table = stage_table(rows).splitlines()
+    assert table[2].endswith("| 2^28 | yes |") and table[3].endswith("| 2^32 | NO |")
+    assert table[4].startswith("| hanoi | 1 | `fresh: y` | `-` |") and table[4].endswith("| - |")
 
 
 def test_1n2n_resume_after_the_run_gives_the_same_metrics(tmp_path: Path) -> None:
