@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,13 @@ def test_c_anchor_errors_name_the_problem(tmp_path: Path) -> None:
     quits.chmod(quits.stat().st_mode | stat.S_IXUSR)
     with pytest.raises(RnnaiError, match="exited"):
         bs.c_program_stages_cpu(str(quits), 1)
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\nsleep 30\n")
+    silent.chmod(silent.stat().st_mode | stat.S_IXUSR)
+    t0 = time.monotonic()
+    with pytest.raises(RnnaiError, match="did not solve 1 stages in 0.5 s"):
+        bs.c_program_stages_cpu(str(silent), 1, timeout_s=0.5)
+    assert time.monotonic() - t0 < 10  # a silent program cannot hang the benchmark
     assert os.access(quits, os.X_OK)
 
 

@@ -26,10 +26,12 @@ Rows:
 from __future__ import annotations
 
 import os
+import queue
 import re
 import shutil
 import statistics
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -120,24 +122,35 @@ def c_program_stages_cpu(
     if stdbuf is not None:
         cmd = [stdbuf, "-oL", path]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:  # a thread, so that a silent program cannot block us past the deadline
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout_s
     solved = 0
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
+        while True:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.0))
+            except queue.Empty:
+                raise RnnaiError(
+                    f"the C program did not solve {stages} stages in {timeout_s:g} s"
+                ) from None
+            if line is None:
+                raise RnnaiError(
+                    f"the C program exited (code {proc.wait()}) after {solved} of {stages} "
+                    "stages; is it oopscode.c?"
+                )
             if "ALL SOLVED" in line:
                 solved += 1
             elif solved == stages and (m := _SHOW_COUNTS.match(line)):
                 cpu = _proc_cpu_seconds(proc.pid)
                 return cpu, int(m.group(3)), int(m.group(2))
-            if time.monotonic() > deadline:
-                raise RnnaiError(
-                    f"the C program did not solve {stages} stages in {timeout_s:.0f} s"
-                )
-        raise RnnaiError(
-            f"the C program exited (code {proc.wait()}) after {solved} of {stages} stages; is it "
-            "oopscode.c?"
-        )
     finally:
         proc.kill()
         proc.wait()
