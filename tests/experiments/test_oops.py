@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,7 +133,10 @@ def test_1n2n_killed_mid_stage_through_the_cli_resumes_to_the_same_result(
     done = subprocess.run([*command, "--resume"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     resumed = json.loads((out / "oops.1n2n" / "result.json").read_text())
-    assert "resumed at 1n2n stage 3" in (out / "oops.1n2n" / "log.txt").read_text()
+    log = (out / "oops.1n2n" / "log.txt").read_text()
+    assert "resumed at 1n2n stage 3" in log
+    progress = r"1n2n n=3 T=2\^\d+: [\d,]+ prefixes, [\d,]+ instructions, \S+ instructions/s"
+    assert re.search(progress, log)  # a progress line per checkpoint in log.txt
 
     exp = type(get_experiment("oops.1n2n"))
     config = exp.config

@@ -140,6 +140,11 @@ def run_curriculum(ctx: RunContext, plan: list[tuple[str, int]]) -> tuple[OOPS, 
             )
             if time.monotonic() - last_save[0] >= cfg["checkpoint_s"]:
                 save()
+                ctx.log(  # a line per checkpoint: log.txt shows a long run's progress too
+                    f"{o.suite.name} n={o.stage} T=2^{o.T.bit_length() - 1}: "
+                    f"{o.prefixes:,} prefixes, {o.instructions:,} instructions, "
+                    f"{ips:.3g} instructions/s"
+                )
 
         while pos["part"] < len(plan):
             suite, last = plan[pos["part"]]
