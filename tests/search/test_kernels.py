@@ -103,6 +103,20 @@ def test_search_chunk_is_identical_in_kernel_and_twin() -> None:
     assert ours.prefixes > 1000
 
 
+def test_hanoi_search_after_1n2n_is_identical_in_kernel_and_twin() -> None:
+    """The second curriculum: frozen 1^n2^n code, Hanoi tapes, the same search in both engines."""
+    ours, twin = _machine(), OOPS(OOPSConfig(undo_capacity=20_000, engine="python"))
+    for o in (ours, twin):
+        o.config = OOPSConfig(undo_capacity=20_000, engine="numba")
+        o.solve_stage(1)  # the kernel does the 1^n2^n part for both
+        o.set_suite("hanoi")
+        o.config = OOPSConfig(undo_capacity=20_000, engine="python" if o is twin else "numba")
+        o.start_stage(2)
+        o.advance(60_000)
+    _same(_arrays(ours), _arrays(twin))
+    assert ours.prefixes > 362_367 + 1000
+
+
 def test_a_halting_instruction_sets_the_halt_register() -> None:
     o = _machine()
     r = o.a.reg
