@@ -150,3 +150,13 @@ def test_1n2n_killed_mid_stage_through_the_cli_resumes_to_the_same_result(
         "grt c2 c2 endnp",
         "boostq delD delD bsf 2toD",
     ]
+
+
+def test_hanoi_rows_compare_with_the_c_program_only_after_all_30_symmetry_stages() -> None:
+    s30 = StageResult("1n2n", 30, "p", "", False, 103, 4_070_399_973, 24_126_732_519,
+                      29_620_709_786, 2664, 2**9)  # fmt: skip
+    h1 = StageResult("hanoi", 1, "mvdsk", "mvdsk", True, 108, 4_070_400_078, 24_126_732_897,
+                     29_620_710_238, 2664, 2**9)  # fmt: skip
+    after, alone = stage_rows([s30, h1], PAPER_1N2N_NEW_CODE), stage_rows([h1], None)
+    assert after[0]["matches_c_program"] and after[1]["matches_c_program"]
+    assert "matches_c_program" not in alone[0]  # other plans give other counts: no comparison
