@@ -25,7 +25,11 @@ The layout of the paper's 73-instruction machine is compiled in as constants (`c
 Speed: every computed index into ``mem`` goes through `_u` (as uint64, numba omits its
 negative-index wraparound code; every index is non-negative by construction, and address checks
 come before each access), and the kernels use ``error_model="numpy"`` (no zero-division checks:
-every division is guarded). Together about 1.3x on the 1^n2^n search (A/B, same machine).
+every division is guarded); the undo-stack peak is noted where the stack shrinks and when a
+kernel returns (`note_peak`), not at every push; each step reads its instruction once. Together
+about 1.3x on the 1^n2^n search (A/B, same machine), which puts the kernel at about 1.2x the
+original C program (`rnnai bench search`). Tried without gain: equality-only dispatch, `execute`
+as a real call, passing the task's tape offset down instead of reloading it.
 """
 
 from __future__ import annotations
