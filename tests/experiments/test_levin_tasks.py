@@ -14,6 +14,7 @@ from rnnai.cli import main
 from rnnai.experiments import get_experiment
 from rnnai.experiments.base import RunContext
 from rnnai.experiments.levin_tasks import verdict
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 
 def _smoke(tmp_path: Path, name: str) -> dict:
@@ -60,20 +61,9 @@ def test_killed_search_resumes_to_identical_results(tmp_path: Path) -> None:
 
     full = exp.run(ctx("a"))
 
-    class Killed(Exception):
-        pass
-
     dying = ctx("b")
-    save = dying.checkpointer.save
-    calls = {"n": 0}
-
-    def dying_save(tensors, state):  # dies after the 7th checkpoint (inside a phase)
-        save(tensors, state)
-        calls["n"] += 1
-        if calls["n"] == 7:
-            raise Killed
-
-    dying.checkpointer.save = dying_save  # type: ignore[method-assign]
+    cp = dying.checkpointer  # dies after the 7th checkpoint (inside a phase)
+    dying.checkpointer = KillingCheckpointer(cp.path, cp.fingerprint, kill_after=7)
     with pytest.raises(Killed):
         exp.run(dying)
     resumed = exp.run(ctx("b", resume=True))

@@ -20,6 +20,7 @@ from rnnai.experiments.lstm_reber import (
     carrier_cell,
     train_on_fixed_sets,
 )
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 from rnnai.tasks.reber import reber_datasets, strings_to_batch
 
 NAME = "lstm.reber"
@@ -56,20 +57,9 @@ def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:
     cfg = TrainConfig("sgd", 0.5, 1, 60, 20, 256, 0)
     full, _ = train_on_fixed_sets(_ctx(tmp_path / "a"), NET, cfg, 2, 32, 32, 20)
 
-    class Killed(Exception):
-        pass
-
     ctx = _ctx(tmp_path / "b")
-    save = ctx.checkpointer.save
-    calls = {"n": 0}
-
-    def dying_save(tensors, state):  # dies after the 5th checkpoint (mid trial 1)
-        save(tensors, state)
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise Killed
-
-    ctx.checkpointer.save = dying_save  # type: ignore[method-assign]
+    cp = ctx.checkpointer  # dies after the 5th checkpoint (mid trial 1)
+    ctx.checkpointer = KillingCheckpointer(cp.path, cp.fingerprint, kill_after=5)
     with pytest.raises(Killed):
         train_on_fixed_sets(ctx, NET, cfg, 2, 32, 32, 20)
     resumed, net = train_on_fixed_sets(_ctx(tmp_path / "b", True), NET, cfg, 2, 32, 32, 20)
