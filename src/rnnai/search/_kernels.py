@@ -875,16 +875,6 @@ def execute(mem, tp, op):  # noqa: C901 (one switch)
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
-def ip_ok(mem):
-    """Whether the current task's ip points at a valid instruction (else it requests one)."""
-    a = frame(mem, 1)
-    if a < A_MIN or a > mem[REG + R_QP]:
-        return False
-    v = zq(mem, a)
-    return 1 <= v <= NQ
-
-
-@njit(cache=True, forceinline=True, error_model="numpy")
 def one_step(mem, tp, n):
     """Execute one instruction of the current task, test success, pass on to the next task."""
     mem[REG + R_JUMPED] = 0
@@ -922,7 +912,7 @@ def step_until(mem, fmem):
         and mem[REG + R_HALT] == 0
         and float(mem[REG + R_T] + mem[REG + R_UNSOLVED]) <= tp
     ):
-        a = frame(mem, 1)  # ip_ok, inlined: the instruction is read once
+        a = frame(mem, 1)  # the ip must point at an instruction; it is read once per step
         if a < A_MIN or a > mem[REG + R_QP]:
             return
         n = zq(mem, a)
