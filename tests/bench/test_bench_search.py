@@ -91,3 +91,11 @@ def test_c_anchor_errors_name_the_problem(tmp_path: Path) -> None:
 def test_kernel_stages_cpu_counts_match_the_paper() -> None:
     cpu, insts, prefs = bs.kernel_stages_cpu(1)
     assert (prefs, insts) == (362_367, 424_770) and cpu >= 0
+
+
+def test_c_anchor_needs_stdbuf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = _fake_c_program(tmp_path, 362_367, 424_770)
+    real_which = bs.shutil.which
+    monkeypatch.setattr(bs.shutil, "which", lambda n: None if n == "stdbuf" else real_which(n))
+    with pytest.raises(RnnaiError, match="stdbuf"):
+        bs.c_program_stages_cpu(str(fake), 1)

@@ -110,17 +110,18 @@ def c_program_stages_cpu(
         (its CPU seconds at its ``stages``-th summary, instructions, prefixes as it printed them).
 
     Raises:
-        RnnaiError: If the program is missing, exits early, prints no counts, or is too slow.
+        RnnaiError: If the program is missing, exits early, prints no counts, or is too slow,
+            or if /proc or stdbuf is missing.
     """
     path = shutil.which(program) or program
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise RnnaiError(f"{C_PROGRAM_ENV}={program!r} is not an executable file")
     if not Path("/proc/self/stat").exists():
         raise RnnaiError("measuring the C program needs Linux /proc (its CPU time is read there)")
-    cmd = [path]
     stdbuf = shutil.which("stdbuf")
-    if stdbuf is not None:
-        cmd = [stdbuf, "-oL", path]
+    if stdbuf is None:  # block-buffered, its summary would arrive late: CPU time read too high
+        raise RnnaiError("measuring the C program needs coreutils' stdbuf (to line-buffer it)")
+    cmd = [stdbuf, "-oL", path]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
 
