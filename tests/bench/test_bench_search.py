@@ -3,7 +3,6 @@ against an external C program (here a stand-in script printing the original's su
 
 from __future__ import annotations
 
-import os
 import stat
 import time
 from pathlib import Path
@@ -85,7 +84,6 @@ def test_c_anchor_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(RnnaiError, match="did not solve 1 stages in 0.5 s"):
         bs.c_program_stages_cpu(str(silent), 1, timeout_s=0.5)
     assert time.monotonic() - t0 < 10  # a silent program cannot hang the benchmark
-    assert os.access(quits, os.X_OK)
 
 
 def test_kernel_stages_cpu_counts_match_the_paper() -> None:
