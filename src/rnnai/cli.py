@@ -101,8 +101,8 @@ def _workers_options(fn: Any) -> Any:
         "--workers",
         type=click.IntRange(min=0),
         default=None,
-        help="Evaluate populations on N local Ray workers (needs rnnai[distributed]); "
-        "the results are the same as in-process.",
+        help="Evaluate populations on N local Ray workers (needs rnnai[distributed]); OOPS "
+        "searches: N threads. The results are the same as in-process.",
     )(fn)
 
 

@@ -58,6 +58,12 @@ def test_stage_rows_flag_counts_that_differ_from_the_c_program() -> None:
     assert table[4].startswith("| hanoi | 1 | `fresh: y` | `-` |") and table[4].endswith("| - |")
 
 
+def test_1n2n_smoke_on_two_threads_gives_the_same_metrics(tmp_path: Path) -> None:
+    one = _run(tmp_path / "one", "oops.1n2n")
+    two = _run(tmp_path / "two", "oops.1n2n", "--workers", "2")
+    assert two["metrics"] == one["metrics"]
+
+
 def test_1n2n_resume_after_the_run_gives_the_same_metrics(tmp_path: Path) -> None:
     first = _run(tmp_path, "oops.1n2n")
     again = _run(tmp_path, "oops.1n2n", "--resume")
@@ -103,16 +109,18 @@ def _checkpoint_pos(path: Path) -> dict:
         return {}
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_1n2n_killed_mid_stage_through_the_cli_resumes_to_the_same_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
     """SIGKILL in the middle of stage 3 (after a chunk's checkpoint), then ``--resume``: the
-    same programs and counts as an uninterrupted run."""
+    same programs and counts as an uninterrupted one-thread run (also on two threads, whose
+    checkpoint holds the phases under way)."""
     wrapper = tmp_path / "wrapper.py"
     wrapper.write_text(_WRAPPER)
     out = tmp_path / "killed"
     command = [sys.executable, str(wrapper), "run", "oops.1n2n", "--scale", "quick"]
-    command += ["--out", str(out), "--quiet"]
+    command += ["--out", str(out), "--quiet", "--workers", workers]
     checkpoint = out / "oops.1n2n" / "checkpoint.safetensors"
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -141,7 +141,8 @@ class RunContext:
             seconds): a killed run resumes from the last save and must end with the same result.
         display: The shared progress display (use `progress` instead).
         log_file: Where `log` appends its messages (None: nowhere).
-        workers: Ray workers for population evaluation (``--workers``; None/1: in-process).
+        workers: Ray workers for population evaluation, or threads of an OOPS search
+            (``--workers``; None/1: in-process, one thread).
         ray_address: An existing Ray cluster to evaluate on (``--ray-address``).
     """
 

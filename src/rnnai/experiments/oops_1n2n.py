@@ -27,6 +27,7 @@ scale's last stage; ``not_reproduced`` if any found program differs from the pap
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
@@ -102,7 +103,7 @@ def run_curriculum(ctx: RunContext, plan: list[tuple[str, int]]) -> tuple[OOPS, 
 
     Args:
         ctx: The run context (config keys: ``undo_capacity``, ``chunk``, ``max_instructions``,
-            ``checkpoint_s``).
+            ``checkpoint_s``; ``ctx.workers``: search threads).
         plan: E.g. ``[("1n2n", 30), ("hanoi", 30)]``: stages 1..last of each suite in turn, the
             later suites reusing the frozen code of the earlier ones.
 
@@ -111,7 +112,11 @@ def run_curriculum(ctx: RunContext, plan: list[tuple[str, int]]) -> tuple[OOPS, 
         within the instruction budget.
     """
     cfg = ctx.config
-    oops = OOPS(OOPSConfig(undo_capacity=cfg["undo_capacity"], chunk=cfg["chunk"]), plan[0][0])
+    threads = max(ctx.workers or 1, 1)  # --workers: search phases side by side, same result
+    oops = OOPS(
+        OOPSConfig(undo_capacity=cfg["undo_capacity"], chunk=cfg["chunk"], workers=threads),
+        plan[0][0],
+    )
     budget = cfg["max_instructions"]
     pos = {"part": 0, "stage": 1, "in_stage": False}
     loaded = ctx.checkpointer.load()
@@ -151,32 +156,50 @@ def run_curriculum(ctx: RunContext, plan: list[tuple[str, int]]) -> tuple[OOPS, 
                     f"{ips:.3g} instructions/s"
                 )
 
-        while pos["part"] < len(plan):
-            suite, last = plan[pos["part"]]
-            if oops.suite.name != suite and not pos["in_stage"]:
-                oops.set_suite(suite)
-            while pos["stage"] <= last:
-                if pos["in_stage"]:
-                    res = oops.resume_stage(budget, on_chunk)
-                else:
-                    pos["in_stage"] = True
-                    oops.start_stage(pos["stage"])
-                    res = oops.resume_stage(budget, on_chunk)
-                if res is None:
-                    save()
-                    return oops, False
-                ctx.log(
-                    f"{suite} n={res.n}: {'fresh ' if res.fresh else ''}{res.program!r} after "
-                    f"{res.prefixes:,} prefixes, {res.time_steps:,} time steps"
-                )
-                pos["in_stage"] = False
-                pos["stage"] += 1
-                bar.advance()
+        try:
+            finished = _run_plan(ctx, plan, oops, pos, budget, bar, on_chunk, save)
+        finally:
+            oops.close()
+    return oops, finished
+
+
+def _run_plan(
+    ctx: RunContext,
+    plan: list[tuple[str, int]],
+    oops: OOPS,
+    pos: dict[str, Any],
+    budget: int | None,
+    bar: Any,
+    on_chunk: Callable[[OOPS], None],
+    save: Callable[[], None],
+) -> bool:
+    """The stage loop of `run_curriculum`: returns whether the plan was finished."""
+    while pos["part"] < len(plan):
+        suite, last = plan[pos["part"]]
+        if oops.suite.name != suite and not pos["in_stage"]:
+            oops.set_suite(suite)
+        while pos["stage"] <= last:
+            if pos["in_stage"]:
+                res = oops.resume_stage(budget, on_chunk)
+            else:
+                pos["in_stage"] = True
+                oops.start_stage(pos["stage"])
+                res = oops.resume_stage(budget, on_chunk)
+            if res is None:
                 save()
-            pos["part"] += 1
-            pos["stage"] = 1
+                return False
+            ctx.log(
+                f"{suite} n={res.n}: {'fresh ' if res.fresh else ''}{res.program!r} after "
+                f"{res.prefixes:,} prefixes, {res.time_steps:,} time steps"
+            )
+            pos["in_stage"] = False
+            pos["stage"] += 1
+            bar.advance()
             save()
-    return oops, True
+        pos["part"] += 1
+        pos["stage"] = 1
+        save()
+    return True
 
 
 def stage_rows(results: list[StageResult], paper: dict[int, str] | None) -> list[dict[str, Any]]:

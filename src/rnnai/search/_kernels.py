@@ -149,7 +149,7 @@ def check_layout(lay: np.ndarray) -> None:
 
 
 # run_until statuses
-ST_BUDGET, ST_SOLVED, ST_TCRASH = 0, 1, 2
+ST_BUDGET, ST_SOLVED, ST_TCRASH, ST_PHASE = 0, 1, 2, 3
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
@@ -1067,13 +1067,12 @@ def close_ring(mem):
     mem[_u(RING + 2 * (hi) + 1)] = hi + 1
 
 
-@njit(cache=True, error_model="numpy")
-def run_until(mem, fmem, budget):
-    """Advance the search for the current stage n = ``mem[REG + R_STAGE]`` by about ``budget``
-    instructions (checked between prefixes). Phases: 0 open ring {n} at ``alast`` (prolong the
-    last solver), 1 search it, 2 open ring {1..n} at ``afrozen + 1`` (fresh programs), 3 search
-    it; after phase 3, ``T`` doubles. Returns ST_SOLVED (code ``afrozen+1..qp`` solves tasks
-    1..n), ST_BUDGET or ST_TCRASH."""
+@njit(cache=True, forceinline=True, error_model="numpy")
+def outer_loop(mem, fmem, budget, one_phase):
+    """Method 4.1 for stage n = ``mem[REG + R_STAGE]``: phases 0 open ring {n} at ``alast``
+    (prolong the last solver), 1 search it, 2 open ring {1..n} at ``afrozen + 1`` (fresh
+    programs), 3 search it; after phase 3, ``T`` doubles. With ``one_phase`` it returns ST_PHASE
+    when a search phase ends (the next phase's number and ``T`` are then set)."""
     stop = mem[REG + R_INSTS] + budget
     n = mem[REG + R_STAGE]
     while True:
@@ -1109,6 +1108,24 @@ def run_until(mem, fmem, budget):
             mem[REG + R_PHASE] = 0
         else:
             mem[REG + R_PHASE] = 2
+        if one_phase:
+            note_peak(mem)
+            return ST_PHASE
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_until(mem, fmem, budget):
+    """Advance the search for the current stage by about ``budget`` instructions (checked
+    between prefixes; see `outer_loop`). Returns ST_SOLVED (code ``afrozen+1..qp`` solves tasks
+    1..n), ST_BUDGET or ST_TCRASH."""
+    return outer_loop(mem, fmem, budget, False)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_phase(mem, fmem, budget):
+    """`run_until` within one search phase: ST_BUDGET, ST_SOLVED, ST_TCRASH, or ST_PHASE when
+    the phase ended without a solution (the parallel search, `rnnai.search._parallel`)."""
+    return outer_loop(mem, fmem, budget, True)
 
 
 def allocate(cap: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:

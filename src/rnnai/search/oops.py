@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from rnnai.search import _kernels as K
+from rnnai.search._parallel import ParallelSearch
 from rnnai.search.tasks import TaskSuite, get_suite
 from rnnai.search.vm import (
     A_MAX,
@@ -82,14 +83,22 @@ class OOPSConfig:
         undo_capacity: Undo-stack entries (the original: 6,000,000; the paper used < 20,000).
             A full stack makes the current step illegal (its prefix halts).
         engine: ``"numba"`` (the kernel) or ``"python"`` (the plain-Python twin, ~100x slower).
-        chunk: Instructions per kernel call between progress/checkpoint points.
+        chunk: Instructions per kernel call between progress/checkpoint points (all threads
+            together).
+        workers: Threads: search phases run side by side and are committed in order
+            (`rnnai.search._parallel`); any number gives the same programs and counts as one.
     """
 
     undo_capacity: int = UNDO_CAPACITY
     engine: str = "numba"
     chunk: int = 20_000_000
+    workers: int = 1
 
     def __post_init__(self) -> None:
+        if not 1 <= self.workers <= 256:
+            raise MachineError(f"workers must be in 1..256, got {self.workers}")
+        if self.workers > 1 and self.engine != "numba":
+            raise MachineError("a parallel search (workers > 1) needs engine='numba'")
         if not 1 <= self.undo_capacity <= 10**9:
             raise MachineError(f"undo_capacity must be in 1..1e9, got {self.undo_capacity}")
         if self.engine not in ENGINES:
@@ -198,6 +207,7 @@ class OOPS:
         self.suite = suite
         self.set_suite(suite)
         self.results: list[StageResult] = []
+        self._parallel: ParallelSearch | None = None
 
     # ------------------------------------------------------------------ setup
     def set_suite(self, suite: str | TaskSuite) -> None:
@@ -232,6 +242,14 @@ class OOPS:
             ST_SOLVED, ST_BUDGET or ST_TCRASH.
         """
         a = self.a
+        par = self._parallel
+        if par is None and self.config.workers > 1:
+            par = self._parallel = ParallelSearch(self.mem, self.fmem, self.config.workers)
+        if par is not None:
+            if self.config.workers == 1 and not par.pending:
+                self._parallel = None  # a parallel checkpoint's items are finished
+            else:
+                return int(par.advance(int(budget)))
         if self.config.engine == "numba":
             st = K.run_until(self.mem, self.fmem, int(budget))
         else:
@@ -319,25 +337,39 @@ class OOPS:
                 raise MachineError("T exceeded 5e17 without a solution")
 
     # ------------------------------------------------------------------ inspection
+    def _counts(self) -> tuple[int, int, int]:
+        if self._parallel is not None and self._parallel.pending:
+            return self._parallel.totals()
+        r = self.a.reg
+        return int(r[R_PREFS]), int(r[R_INSTS]), int(r[R_TOTALT])
+
     @property
     def instructions(self) -> int:
-        """Instructions executed so far."""
-        return int(self.a.reg[R_INSTS])
+        """Instructions executed so far (mid-phase of a parallel search: work done by all
+        threads; exact sequential counts at each stage's end)."""
+        return self._counts()[1]
 
     @property
     def prefixes(self) -> int:
-        """Prefixes tested so far."""
-        return int(self.a.reg[R_PREFS])
+        """Prefixes tested so far (see `instructions`)."""
+        return self._counts()[0]
 
     @property
     def time_steps(self) -> int:
-        """Time steps used so far."""
-        return int(self.a.reg[R_TOTALT])
+        """Time steps used so far (see `instructions`)."""
+        return self._counts()[2]
 
     @property
     def T(self) -> int:  # noqa: N802 (the paper's symbol)
-        """The current time limit."""
+        """The current time limit (of a parallel search: its earliest phase not yet done)."""
+        if self._parallel is not None and self._parallel.pending:
+            return self._parallel.items[0].T
         return int(self.a.reg[R_TBIG])
+
+    def close(self) -> None:
+        """Stop a parallel search's threads (the state stays; `advance` starts them again)."""
+        if self._parallel is not None:
+            self._parallel.close()
 
     @property
     def stage(self) -> int:
@@ -372,6 +404,7 @@ class OOPS:
             "lay": a.lay.copy(),
             "suite": self.suite.name,
             "results": [r.as_dict() for r in self.results],
+            "parallel": None if self._parallel is None else self._parallel.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -396,3 +429,8 @@ class OOPS:
         a.und[: und.shape[0]] = und
         self.suite = get_suite(state["suite"])
         self.results = [StageResult(**r) for r in state["results"]]
+        self._parallel = None
+        par = state.get("parallel")
+        if par is not None:
+            self._parallel = ParallelSearch(self.mem, self.fmem, self.config.workers)
+            self._parallel.load_state_dict(par)
