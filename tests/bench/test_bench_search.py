@@ -17,6 +17,7 @@ from rnnai.runtime.progress import Progress
 def _rows(monkeypatch: pytest.MonkeyPatch) -> list[bs.BenchRow]:
     monkeypatch.setattr(bs, "WORK", 400_000)
     monkeypatch.setattr(bs, "TWIN_WORK", 8_000)
+    monkeypatch.setattr(bs, "PAR_STAGES", 1)
     with Progress(quiet=True) as progress:
         return bs.bench_search(quick=True, progress=progress)
 
@@ -24,13 +25,33 @@ def _rows(monkeypatch: pytest.MonkeyPatch) -> list[bs.BenchRow]:
 def test_bench_search_rows_are_rates_with_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(bs.C_PROGRAM_ENV, raising=False)
     rows = _rows(monkeypatch)
-    assert len(rows) == 4
+    assert len(rows) == 5
     for row in rows:
         assert row.unit.endswith("/s") and row.ours > 0 and row.anchor > 0
         assert abs(row.speedup - row.ours / row.anchor) < 1e-9
     assert rows[0].speedup > 1  # the kernel beats the Python twin
     assert "undo peak" in rows[1].name
-    assert all("not measured" in r.name for r in rows[2:])  # quoted figures are labelled
+    assert all("not measured" in r.name for r in rows[2:4])  # quoted figures are labelled
+    assert "2 threads vs one" in rows[4].name and "424,770 instructions" in rows[4].name
+
+
+def test_threads_row_refuses_a_different_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(bs.C_PROGRAM_ENV, raising=False)
+    real = bs.stages_wall
+
+    def skewed(stages: int, workers: int) -> tuple[float, list]:
+        seconds, rows = real(stages, workers)
+        return seconds, rows if workers == 1 else [(*rows[0][:-1], rows[0][-1] + 1)]
+
+    monkeypatch.setattr(bs, "stages_wall", skewed)
+    with pytest.raises(RnnaiError, match="not the same search"):
+        _rows(monkeypatch)
+
+
+def test_stages_wall_gives_the_same_stages_on_two_threads() -> None:
+    _, one = bs.stages_wall(1, 1)
+    _, two = bs.stages_wall(1, 2)
+    assert one == two == [("defnp 2toD", 362_367, 424_770, 478_354, 36)]
 
 
 def _fake_c_program(tmp_path: Path, prefs: int, insts: int) -> Path:
@@ -55,7 +76,7 @@ def test_c_anchor_same_work_rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     fake = _fake_c_program(tmp_path, 362_367, 424_770)
     monkeypatch.setenv(bs.C_PROGRAM_ENV, str(fake))
     rows = _rows(monkeypatch)
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert "original C program" in rows[2].name and "424,770 instructions" in rows[2].name
     assert rows[2].ours > 0 and rows[2].anchor > 0 and rows[3].unit == "prefixes/s"
 

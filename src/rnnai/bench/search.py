@@ -21,6 +21,10 @@ Rows:
   Without the variable these rows compare against the figures *quoted in the issue*
   (``C_INSTRUCTIONS_PER_S``, ``C_PREFIXES_PER_S``), which were not measured here; the row names
   say so.
+* **THREADS threads vs one** (same run, same search): stages 1..``PAR_STAGES`` of 1^n2^n from
+  scratch with search phases side by side (`rnnai.search._parallel`) and on one thread,
+  alternately ``PAR_REPEATS`` times; wall-clock medians (threads share the process's CPU time).
+  The benchmark refuses to compare unless both found the same programs with the same counts.
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ C_PREFIXES_PER_S = 1.8e7
 """Prefixes per CPU-second of the C program as quoted in the issue (not measured here)."""
 C_INSTRUCTIONS_PER_S = 4e7
 """Instructions per CPU-second of the C program as quoted in the issue (not measured here)."""
+THREADS = 2
+"""Threads of the parallel row (this project's machines have 2 cores)."""
+PAR_STAGES = 3
+"""Stages of 1^n2^n in the threads row."""
+PAR_REPEATS = 5
+"""Interleaved repetitions (threads, one) of the threads row (``--quick``: 3)."""
 C_PROGRAM_ENV = "RNNAI_OOPS_C_PROGRAM"
 """Environment variable naming a compiled ``oopscode.c`` for the same-run anchor."""
 
@@ -89,6 +99,25 @@ def kernel_stages_cpu(stages: int) -> tuple[float, int, int]:
     for n in range(1, stages + 1):
         o.solve_stage(n)
     return time.process_time() - c0, o.instructions, o.prefixes
+
+
+def stages_wall(stages: int, workers: int) -> tuple[float, list[tuple[str, int, int, int, int]]]:
+    """Solve 1^n2^n stages 1..``stages`` from scratch on ``workers`` threads.
+
+    Returns:
+        (wall seconds, per stage: new code, prefixes, instructions, time steps, undo peak).
+    """
+    o = OOPS(OOPSConfig(undo_capacity=200_000, chunk=20_000_000, workers=workers))
+    t0 = time.perf_counter()
+    try:
+        rows = []
+        for n in range(1, stages + 1):
+            r = o.solve_stage(n)
+            assert r is not None
+            rows.append((r.new_code, r.prefixes, r.instructions, r.time_steps, r.peak_undo))
+    finally:
+        o.close()
+    return time.perf_counter() - t0, rows
 
 
 def _proc_cpu_seconds(pid: int) -> float:
@@ -163,7 +192,7 @@ def bench_search(quick: bool, progress: Progress) -> list[BenchRow]:
     work = WORK // 4 if quick else WORK
     twin_work = TWIN_WORK // 4 if quick else TWIN_WORK
     c_program = os.environ.get(C_PROGRAM_ENV)
-    with progress.task(3 if c_program else 2, "search: OOPS 1^n2^n") as t:
+    with progress.task(4 if c_program else 3, "search: OOPS 1^n2^n") as t:
         ours = _stage2_machine("numba")
         _rate(ours, 10_000)  # warm up (compiled code loaded from the cache)
         o_ips, o_pps = _rate(ours, work)
@@ -233,4 +262,26 @@ def bench_search(quick: bool, progress: Progress) -> list[BenchRow]:
                     "prefixes/s",
                 ),
             ]
+        stages_wall(1, THREADS)  # warm up the threads' kernels
+        par, one = [], []
+        for _ in range(3 if quick else PAR_REPEATS):
+            p_s, p_rows = stages_wall(PAR_STAGES, THREADS)
+            o_s, o_rows = stages_wall(PAR_STAGES, 1)
+            if p_rows != o_rows:
+                raise RnnaiError(
+                    f"{THREADS} threads found {p_rows}, one thread {o_rows}: not the same "
+                    "search, so no speed comparison"
+                )
+            par.append(o_rows[-1][2] / p_s)
+            one.append(o_rows[-1][2] / o_s)
+        t.advance()
+        rows.append(
+            BenchRow.compare(
+                f"OOPS search, {THREADS} threads vs one (wall time; 1^n2^n stages 1-{PAR_STAGES}, "
+                f"{o_rows[-1][2]:,} instructions, same programs and counts)",
+                statistics.median(par),
+                statistics.median(one),
+                "instr/s",
+            )
+        )
     return rows

@@ -27,6 +27,9 @@ What is reproduced, exactly as the paper (and the original program oopscode.c) d
 * **Counts**: prefixes tested (each instruction put at a code level), instructions executed, time
   steps (instructions + the extra cost of copies and scans), the undo stack's peak height.
 
+On several threads (``OOPSConfig(workers=N)``), search phases run side by side and are committed
+in the sequential order (`rnnai.search._parallel`), with the same programs and counts.
+
 Deviations (see `rnnai.search.vm` for those of the machine): none in the search. The search runs
 in numba (`rnnai.search._kernels.run_until`) or in the plain-Python twin (`_twin.run_until`), in
 chunks of instructions; between chunks the whole state is a set of arrays that is checkpointed
