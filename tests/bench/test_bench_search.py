@@ -17,7 +17,8 @@ from rnnai.runtime.progress import Progress
 def _rows(monkeypatch: pytest.MonkeyPatch) -> list[bs.BenchRow]:
     monkeypatch.setattr(bs, "WORK", 400_000)
     monkeypatch.setattr(bs, "TWIN_WORK", 8_000)
-    monkeypatch.setattr(bs, "PAR_STAGES", 1)
+    monkeypatch.setattr(bs, "PAR_STAGES_QUICK", 1)
+    monkeypatch.setattr(bs, "PAR_REPEATS", 1)
     with Progress(quiet=True) as progress:
         return bs.bench_search(quick=True, progress=progress)
 
