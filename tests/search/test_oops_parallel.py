@@ -93,6 +93,8 @@ def test_bad_parallel_settings_and_checkpoints_are_rejected() -> None:
         OOPSConfig(workers=0)
     with pytest.raises(MachineError, match="needs engine='numba'"):
         OOPSConfig(workers=2, engine="python")
+    with pytest.raises(MachineError, match="256 threads with an undo stack of 1,000,000,000"):
+        OOPS(OOPSConfig(undo_capacity=10**9, workers=256))
     o = OOPS(OOPSConfig(undo_capacity=1_000, workers=2))
     state = o.state_dict()
     bad = {"T": 4, "phase": 1, "base": [0, 0, 0], "state": "paused"}

@@ -38,6 +38,7 @@ chunks of instructions; between chunks the whole state is a set of arrays that i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,8 @@ class OOPSConfig:
             together).
         workers: Threads: search phases run side by side and are committed in order
             (`rnnai.search._parallel`); any number gives the same programs and counts as one.
+            Each thread holds a full copy of the state (about 2 MB plus 16 bytes per undo
+            entry); more than half the machine's memory is refused.
     """
 
     undo_capacity: int = UNDO_CAPACITY
@@ -180,6 +183,16 @@ class OOPS:
         self.config = config or OOPSConfig()
         self.iset = InstructionSet()
         self.layout = Layout(self.iset.n_q)
+        if self.config.workers > 1:  # each thread searches on its own full copy of the state
+            need = (self.config.workers + 1) * (K.UND + 2 * (self.config.undo_capacity + 1)) * 8
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            if need > have // 2:
+                raise MachineError(
+                    f"{self.config.workers} threads with an undo stack of "
+                    f"{self.config.undo_capacity:,} entries need {need / 2**30:.1f} GiB "
+                    f"(a copy of the state each), more than half of this machine's "
+                    f"{have / 2**30:.1f} GiB: use fewer threads or a smaller undo_capacity"
+                )
         self.mem, self.fmem, views = K.allocate(self.config.undo_capacity)
         starts = []
         qp = 0
