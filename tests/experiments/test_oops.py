@@ -77,8 +77,6 @@ def test_hanoi_smoke_reuses_the_1n2n_code_and_reports_its_budget(tmp_path: Path)
     assert m["symmetry_programs_match_paper"]
     assert m["instructions"] >= 5_000_000 or m["hanoi_stages_solved"] >= 1
     assert res["verdict"] == ("partial" if m["hanoi_stages_solved"] else "not_reproduced")
-    assert m["ratio_to_paper"]["prefixes"] == m["prefixes"] / 93_994_568_009
-    assert f"prefixes {m['ratio_to_paper']['prefixes']:.3f}x" in res["notes"]
 
 
 def test_paper_scale_runs_the_whole_curriculum() -> None:

@@ -102,23 +102,11 @@ class OOPSHanoi(Experiment):
             "time_steps": oops.time_steps,
             "peak_undo": oops.peak_undo,
             "paper_totals": PAPER_TOTALS,
-            "ratio_to_paper": {
-                k: oops_count / PAPER_TOTALS[k]
-                for k, oops_count in (
-                    ("prefixes", oops.prefixes),
-                    ("instructions", oops.instructions),
-                    ("time_steps", oops.time_steps),
-                )
-            },
             "hanoi_solver": han[-1].program if han else None,
             "frozen_code": oops.frozen_code(),
         }
-        r = metrics["ratio_to_paper"]
         notes = (
-            "Counts are cumulative over the run (both curricula). Ours / the paper's whole run: "
-            f"prefixes {r['prefixes']:.3f}x, instructions {r['instructions']:.3f}x, time steps "
-            f"{r['time_steps']:.3f}x (the paper's run was the 2002 program on a 32-bit machine; "
-            "its counts are not expected to be equal, the C program's are, where measured). "
+            "Counts are cumulative over the run (both curricula). "
             + ("" if finished else "The instruction budget ended before the plan's last stage.")
             + "\n\n"
             + stage_table(metrics["stages"])
