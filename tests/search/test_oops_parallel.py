@@ -12,7 +12,7 @@ from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.search import _kernels as K
 from rnnai.search._parallel import ParallelSearch
 from rnnai.search.oops import OOPS, OOPSConfig
-from rnnai.search.vm import R_PHASE, R_TBIG, MachineError
+from rnnai.search.vm import R_INSTS, R_PHASE, R_SP, R_TBIG, MachineError
 
 C_STAGES = {  # the original C program's cumulative counts and undo-stack peaks
     1: ("defnp 2toD", 362_367, 424_770, 478_354, 36),
@@ -119,3 +119,24 @@ def test_an_error_in_a_thread_reaches_the_caller() -> None:
     with pytest.raises(RuntimeError, match="kernel failed"):
         par.advance(1_000)
     par.close()
+
+
+def test_counts_mid_stage_are_the_work_of_all_phases_handed_out() -> None:
+    o = OOPS(OOPSConfig(undo_capacity=100_000, workers=2, chunk=2_000_000))
+    o.solve_stage(1)
+    o.start_stage(2)
+    committed = o.instructions
+    o.advance(2_000_000)
+    par = o._parallel
+    assert par.pending and o.instructions > committed
+    running = [it for it in par.items if it.mem is not None]
+    for it in running:  # compact copies: the undo stack only up to its top
+        assert it.mem.shape[0] == K.UND + 2 * (int(it.mem[K.REG + R_SP]) + 1)
+    assert running
+    expect = int(o.mem[K.REG + R_INSTS]) + sum(  # the frontier holds the committed counts
+        (it.delta[1] if it.delta is not None else int(it.mem[K.REG + R_INSTS]) - it.base[1])
+        for it in par.items
+    )
+    assert o.instructions == expect
+    assert o.T == par.items[0].T  # the earliest phase not yet done
+    o.close()
