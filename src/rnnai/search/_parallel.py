@@ -169,15 +169,9 @@ class ParallelSearch:
         """The earliest paused phase, else a new one; none once a phase has solved or the
         time limit ran out (later phases cannot matter)."""
         with self._lock:
-            if any(it.end in ("solved", "tcrash") for it in self.items):
-                for it in self.items:
-                    if it.end in ("solved", "tcrash"):
-                        return None
-                    if it.state == PAUSED:
-                        it.state = RUNNING
-                        return it
-                return None
-            for it in self.items:
+            for it in self.items:  # in the sequential order
+                if it.end in ("solved", "tcrash"):
+                    return None
                 if it.state == PAUSED:
                     it.state = RUNNING
                     return it
