@@ -40,6 +40,7 @@ from rnnai.runtime.progress import Progress, TaskHandle
 from rnnai.runtime.results import check_verdict
 from rnnai.runtime.seeding import derive_seed, make_rng
 from rnnai.runtime.seeding import torch_generator as _torch_generator
+from rnnai.runtime.verdict import Judgement
 
 __all__ = [
     "SCALES",
@@ -107,18 +108,24 @@ class Outcome:
         metrics: Deterministic measured values for the seed (no timings: the runner records wall
             time separately).
         verdict: ``reproduced``, ``partial`` or ``not_reproduced``, computed from the measured
-            numbers by the rule stated in the experiment's docstring.
+            numbers by the shared rule (`rnnai.runtime.verdict.judge`); pass the `Judgement`
+            itself so that its evidence (tests, n, intervals) reaches result.json and the report.
+        judgement: Set from ``verdict`` when a `Judgement` was given (None otherwise).
         plots: File names of plots written into ``ctx.out_dir``.
         notes: Markdown shown under the experiment in REPORT.md.
     """
 
     headline: float | int | None
     metrics: dict[str, Any]
-    verdict: str
+    verdict: str | Judgement
     plots: list[str] = field(default_factory=list)
     notes: str = ""
+    judgement: Judgement | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.verdict, Judgement):
+            self.judgement = self.verdict
+            self.verdict = self.verdict.verdict
         check_verdict(self.verdict)
 
 

@@ -262,11 +262,12 @@ def run_experiment(
             headline_metric=exp.headline,
             headline_value=outcome.headline,
             metrics=outcome.metrics,
-            verdict=outcome.verdict,
+            verdict=str(outcome.verdict),
             wall_s=wall,
             config=config,
             plots=plots,
             notes=notes,
+            judgement=None if outcome.judgement is None else outcome.judgement.to_dict(),
         )
         write_result(out_dir / "result.json", result)
         ckpt.clear()

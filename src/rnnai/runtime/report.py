@@ -202,6 +202,9 @@ def write_report(
             f"{format_number(head['value'])}; verdict **{r['verdict'].replace('_', ' ')}**.",
             "",
         ]
+        judgement = r.get("judgement")
+        if isinstance(judgement, dict):
+            lines += [_judgement_markdown(judgement), ""]
         if r.get("notes"):
             lines += [str(r["notes"]).strip(), ""]
         for plot in r.get("plots", []):
@@ -209,6 +212,40 @@ def write_report(
     path = out_dir / REPORT_NAME
     atomic_write_text(path, "\n".join(lines).rstrip("\n") + "\n")
     return path
+
+
+def _judgement_markdown(j: dict[str, Any]) -> str:
+    """The stored `rnnai.runtime.verdict.Judgement` as report lines (reasons, then each test)."""
+    from rnnai.runtime.verdict import Evidence, Judgement
+
+    evidence = []
+    for e in j.get("evidence", []):
+        interval = e.get("interval")
+        evidence.append(
+            Evidence(
+                claim=str(e.get("claim", "")),
+                passed=bool(e.get("passed")),
+                test=str(e.get("test", "")),
+                n=int(e.get("n", 0)),
+                ours=_num(e.get("ours")),
+                paper=_num(e.get("paper")),
+                interval=None if interval is None else (float(interval[0]), float(interval[1])),
+                p_value=_num(e.get("p_value")),
+            )
+        )
+    return Judgement(
+        verdict=str(j.get("verdict", "")),
+        evidence=tuple(evidence),
+        reasons=tuple(str(x) for x in j.get("reasons", [])),
+        setup=str(j.get("setup", "")),
+        trials=int(j.get("trials", 0)),
+        required=int(j.get("required_trials", 1)),
+    ).markdown()
+
+
+def _num(v: Any) -> float | None:
+    """A stored number (non-finite ones are stored as strings such as "inf"), or None."""
+    return None if v is None else float(v)
 
 
 def update_readme_section(readme: Path | str, key: str, content: str) -> None:

@@ -148,6 +148,7 @@ def build_result(
     config: Mapping[str, Any],
     plots: list[str],
     notes: str = "",
+    judgement: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble a result dict in the documented schema.
 
@@ -164,6 +165,7 @@ def build_result(
         config: The experiment's config at this scale.
         plots: Plot file names, relative to the experiment's folder.
         notes: Free text (non-finite replacements are appended).
+        judgement: ``Judgement.to_dict()`` of the verdict (its tests, n and intervals), or None.
 
     Returns:
         The result, strict-JSON-able, keys in `REQUIRED_KEYS` order.
@@ -191,6 +193,8 @@ def build_result(
         "plots": [str(p) for p in plots],
         "notes": notes,
     }
+    if judgement is not None:
+        result["judgement"] = dict(judgement)
     result = to_jsonable(result, nonfinite)
     if nonfinite:
         message = "Not finite, written as null: " + ", ".join(nonfinite) + "."
