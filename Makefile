@@ -8,19 +8,23 @@ PY     := $(VENV)/bin/python
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: demo test install lint clean system-packages bench
+.PHONY: demo test install lint typecheck docs doctest clean system-packages bench lock
 
 # pyctcdecode, the anchor of `rnnai bench ctc`, pins numpy<2 in its metadata but runs on numpy 2
 # (the bench's agreement rows and tests check it): installed without its pins into the
 # environment, never a project dependency.
 CTC_ANCHOR := pyctcdecode==0.5.0 pygtrie==2.6.2
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt is the exact, tested set of every package the venv holds (pyproject.toml only
+# declares compatible ranges); `make lock` regenerates it from a venv that `make install` built.
+CONSTRAINTS := constraints.txt
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	@command -v espeak-ng >/dev/null && [ -d /usr/share/fonts/truetype/dejavu ] || \
 	  $(MAKE) --no-print-directory system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,distributed]'
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[dev,docs,distributed]'
 	$(PY) -m pip install -q --no-deps $(CTC_ANCHOR)
 	touch $@
 
@@ -43,11 +47,27 @@ demo: install
 bench: install
 	$(VENV)/bin/rnnai bench --json results/bench.json --readme README.md
 
-test: install
+# CI runs this: lint, types, the API reference (warnings are errors), then the test suite.
+test: lint typecheck docs
 	$(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check src tests
 
+typecheck: install
+	$(VENV)/bin/mypy
+
+# The API reference, generated from the docstrings into site/ (mkdocs.yml).
+docs: install
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
+# Regenerate the lock from the current venv (the CTC anchor is installed apart, --no-deps).
+lock: install
+	{ echo "# Exact versions tested (make install uses them: pip install -c $(CONSTRAINTS))."; \
+	  echo "# Regenerate with 'make lock' after changing pyproject.toml. torch: the CPU build"; \
+	  echo "# (2.13.0+cpu) is what was tested; the public version below matches it too."; \
+	  $(PY) -m pip freeze --all --exclude-editable | grep -viE '^(pip|wheel|pyctcdecode|pygtrie)==' \
+	  | sed -E 's/^(torch==[^+]*)\+cpu$$/\1/'; } > $(CONSTRAINTS)
+
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results site .pytest_cache .mypy_cache
