@@ -57,9 +57,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-# The API reference, generated from the docstrings into site/ (mkdocs.yml).
+# The API reference, generated from the docstrings into site/ (mkdocs.yml). Never --quiet:
+# it silences the warnings that --strict turns into a failure.
 docs: install
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 # Regenerate the lock from the current venv (the CTC anchor is installed apart, --no-deps).
 lock: install

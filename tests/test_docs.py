@@ -149,3 +149,13 @@ def test_the_api_reference_shows_every_submodule() -> None:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert re.search(r"^\s+show_submodules: true$", config, re.MULTILINE)
     assert re.search(r"^\s+docstring_style: google$", config, re.MULTILINE)
+
+
+def test_make_test_builds_the_docs_strictly_and_runs_the_checkers() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    docs = re.search(r"^\t.*mkdocs build.*$", makefile, re.MULTILINE)
+    assert docs and "--strict" in docs.group(0)
+    assert "--quiet" not in docs.group(0) and " -q" not in docs.group(0)  # hides the warnings
+    test = re.search(r"^test:(.*)$", makefile, re.MULTILINE)
+    assert test and {"lint", "typecheck", "docs"} <= set(test.group(1).split())
+    assert "ruff check src tests" in makefile and "/mypy" in makefile
