@@ -449,10 +449,11 @@ def test_cell_stepped_over_a_sequence_equals_the_lstm(variant: str) -> None:
     assert len(s) == len(state)
     for part_cell, part in zip(s, state, strict=True):
         assert (part_cell - part[0]).abs().max() <= 1e-12
-    # the same gradients, the 1997 truncated one included
+
     def loss(y: torch.Tensor, state: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return (y * w).sum() + sum((k + 1) * part.sum() for k, part in enumerate(state))
 
+    # the same gradients, the 1997 truncated one included
     g_lstm = torch.autograd.grad(loss(y, state), list(lstm.parameters()))
     g_cell = torch.autograd.grad(loss(y_cell, s), list(cell.parameters()))
     for a, b in zip(g_cell, g_lstm, strict=True):
