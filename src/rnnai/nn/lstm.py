@@ -329,7 +329,7 @@ def _cell_step(
         g_rec = g.detach() if v.truncate_gradient else g
         for name, r in zip(v.sigmoid_gates, (g_rec @ w.Rg.t()).split(H, dim=1), strict=True):
             pre[name] = pre[name] + r
-    peep = dict(zip(v.peephole_gates, w.P.unbind(0), strict=True)) if v.peepholes else {}
+    peep = dict(zip(v.peephole_gates, w.P.unbind(0), strict=True))  # gate -> p (H,)
 
     def gate(name: str, cell: Tensor) -> Tensor:
         a_k = pre[name] + peep[name] * cell if name in peep else pre[name]
