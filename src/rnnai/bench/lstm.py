@@ -1,13 +1,29 @@
 """`rnnai bench lstm`: forward+backward time of every LSTM variant against torch.nn.LSTM.
 
-The issue's setting: batch 32, length 100, input 32, hidden 128 and 256, one layer, float32 on the
-CPU, with torch's thread count left as the process has it (the Makefile and CI set
-OMP_NUM_THREADS=2 and OMP_WAIT_POLICY=PASSIVE). One step = forward, sum of the outputs, backward.
+The setting: batch 32, length 100, input 32, hidden 128 and 256, one layer, float32 on the CPU,
+with torch's thread count left as the process has it (the Makefile and CI set OMP_NUM_THREADS=2
+and OMP_WAIT_POLICY=PASSIVE). One step = forward, sum of the outputs, backward.
 
 The shared machine is noisy, so anchor and variant are timed alternately (ABAB...) and each row
-reports the medians; `speedup` = anchor time / our time (>1 = faster than torch.nn.LSTM).
-A last row times a plain per-step autograd loop of the peephole LSTM (the straightforward way to
-write a variant in PyTorch) against the same anchor, to show what the hand-written backward buys.
+reports the medians; `speedup` = anchor time / our time (>1 = faster than the anchor).
+After the variants, per hidden size: a plain per-step autograd loop of the peephole LSTM (the
+straightforward way to write a variant in PyTorch) against torch.nn.LSTM, to show what the
+hand-written backward buys; and `LSTMCell` stepped along the sequence (variants in
+CELL_VARIANTS) against torch.nn.LSTMCell stepped the same way.
+
+Examples:
+    Time 5 steps of a tiny LSTMCell against torch.nn.LSTMCell (the names are this module's):
+
+    >>> import torch
+    >>> from rnnai.nn import LSTMCell
+    >>> BENCH_VARIANTS[:3], CELL_VARIANTS
+    (('torch', 'vanilla', 'lstm1997'), ('torch', 'vanilla'))
+    >>> x = torch.randn(5, 2, 32)  # (L, N, H_in)
+    >>> ours = _cell_loop(LSTMCell(32, 8, variant="vanilla"), x)
+    >>> anchor = _cell_loop(torch.nn.LSTMCell(32, 8), x)
+    >>> t_ours, t_anchor = _ab_medians(ours, anchor, repeats=3)
+    >>> t_ours > 0 and t_anchor > 0
+    True
 """
 
 from __future__ import annotations
@@ -36,6 +52,8 @@ BENCH_VARIANTS = (
     "cifg",
     "fgr",
 )
+CELL_VARIANTS = ("torch", "vanilla")
+"""Variants of `LSTMCell` stepped against torch.nn.LSTMCell."""
 
 
 def _step_fn(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
@@ -43,6 +61,21 @@ def _step_fn(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
         module.zero_grad(set_to_none=True)
         y, _ = module(x)
         y.sum().backward()
+
+    return step
+
+
+def _cell_loop(cell: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """Step a cell (ours or torch.nn.LSTMCell: both return (h, c, ...)) along x, then backward."""
+
+    def step() -> None:
+        cell.zero_grad(set_to_none=True)
+        state = None
+        outs = []
+        for x_t in x.unbind(0):
+            state = cell(x_t, state)
+            outs.append(state[0])
+        torch.stack(outs).sum().backward()
 
     return step
 
@@ -95,14 +128,16 @@ def _ab_medians(
 
 @register_bench("lstm")
 def bench_lstm(quick: bool, progress: Progress) -> list[BenchRow]:
-    """Time fwd+bwd of each variant against torch.nn.LSTM (same process, alternating)."""
-    from rnnai.nn.lstm import LSTM
+    """Time fwd+bwd of each variant against torch.nn.LSTM, and of LSTMCell stepping against
+    torch.nn.LSTMCell (same process, alternating)."""
+    from rnnai.nn.lstm import LSTM, LSTMCell
 
     repeats = 5 if quick else 15
     rows: list[BenchRow] = []
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(LENGTH, BATCH, INPUT, generator=gen)
-    with progress.task(len(HIDDEN_SIZES) * (len(BENCH_VARIANTS) + 1), "lstm fwd+bwd") as task:
+    per_size = len(BENCH_VARIANTS) + 1 + len(CELL_VARIANTS)
+    with progress.task(len(HIDDEN_SIZES) * per_size, "lstm fwd+bwd") as task:
         for hidden in HIDDEN_SIZES:
             torch.manual_seed(0)
             anchor_mod = torch.nn.LSTM(INPUT, hidden)
@@ -129,4 +164,19 @@ def bench_lstm(quick: bool, progress: Progress) -> list[BenchRow]:
                 )
             )
             task.advance()
+            torch.manual_seed(0)
+            cell_anchor = _cell_loop(torch.nn.LSTMCell(INPUT, hidden), x)
+            for name in CELL_VARIANTS:
+                cell = _cell_loop(LSTMCell(INPUT, hidden, variant=name), x)
+                t_ours, t_anchor = _ab_medians(cell, cell_anchor, repeats)
+                rows.append(
+                    BenchRow.compare(
+                        f"lstmcell {name} {LENGTH} steps fwd+bwd B={BATCH} I={INPUT} H={hidden} "
+                        "vs torch.nn.LSTMCell",
+                        t_ours * 1e3,
+                        t_anchor * 1e3,
+                        "ms",
+                    )
+                )
+                task.advance()
     return rows

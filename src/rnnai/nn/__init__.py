@@ -1,0 +1,26 @@
+"""PyTorch modules: the LSTM family (`LSTM` over whole sequences, `LSTMCell` one step at a time).
+
+Every variant of `rnnai.nn.lstm` (the 1997 LSTM, forget gates, peepholes, Greff et al.'s eight
+one-change variants) runs in both modules with the same parameters; `LSTM` is a drop-in for
+`torch.nn.LSTM` and `LSTMCell` for `torch.nn.LSTMCell`. The equations, the papers and the form of
+the recurrent state are in `rnnai.nn.lstm`'s docstring.
+
+Examples:
+    >>> import torch
+    >>> from rnnai.nn import LSTM, LSTMCell, VARIANTS
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = LSTM(4, 16, num_layers=2, batch_first=True, variant="lstm1997")
+    >>> y, (h, c) = lstm(torch.randn(8, 20, 4))  # (N, L, H_in)
+    >>> tuple(y.shape), tuple(c.shape)
+    ((8, 20, 16), (2, 8, 16))
+    >>> cell = LSTMCell(4, 16, variant="cifg")
+    >>> h, c = cell(torch.randn(8, 4))
+    >>> tuple(h.shape)
+    (8, 16)
+    >>> sorted(VARIANTS)[:4]
+    ['cifg', 'fgr', 'gers2000', 'gers2002']
+"""
+
+from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMCell, LSTMVariant, get_variant
+
+__all__ = ["ACTIVATIONS", "LSTM", "LSTMCell", "LSTMVariant", "VARIANTS", "get_variant"]
