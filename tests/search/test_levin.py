@@ -3,6 +3,7 @@ bound, compiled and Python phases identical, and exact resume from any checkpoin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -93,13 +94,13 @@ def test_counts_are_deterministic() -> None:
 def test_compiled_phase_equals_the_python_phase(task: LinearOutputTask) -> None:
     cfg = LevinConfig(max_phase=19, solutions=4, chunk_programs=777)
     fast = levin_search(Language1997(), task, cfg)
-    slow = levin_search(Language1997(), task, LevinConfig(**{**cfg.__dict__, "use_kernel": False}))
+    slow = levin_search(Language1997(), task, dataclasses.replace(cfg, use_kernel=False))
     assert fast == slow
     assert len(fast.solutions) == 4 and fast.programs > 100
 
 
 def test_compiled_phase_equals_the_python_phase_on_the_counting_perceptron() -> None:
-    task = PerceptronTask(PerceptronConfig("counting"))
+    task = PerceptronTask(PerceptronConfig(kind="counting"))
     cfg = LevinConfig(max_phase=19)
     fast = levin_search(Language1997(), task, cfg)
     slow = levin_search(Language1997(), task, LevinConfig(max_phase=19, use_kernel=False))

@@ -86,7 +86,7 @@ __all__ = [
 # --------------------------------------------------------------------------------- configs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetConfig:
     """The advantage network (defaults: Bakker's T-maze net as we read it)."""
 
@@ -124,7 +124,7 @@ class NetConfig:
         return self.cells == 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AdvantageConfig:
     """Advantage(lambda) learning (defaults: Bakker's gamma, lambda, kappa; our optimizer)."""
 

@@ -127,7 +127,7 @@ INSTRUCTIONS: tuple[Instruction, ...] = (
 _MAX_MAXINT = 3_037_000_499  # maxint**2 must fit in int64 (Multiply)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Language1997Config:
     """Limits of the 1995/97 machine.
 
@@ -177,7 +177,7 @@ class MachineState:
     n_out: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProgramRun:
     """The result of running one fixed program (`execute`).
 
@@ -258,7 +258,14 @@ def execute(
         lo = int(st[S_MIN])
         w = tuple(cells[a] for a in range(lo, 0))
         outs = tuple(out)
-    return ProgramRun(int(status), int(st[S_STEPS]), outs, int(st[S_IP]), lo, w)
+    return ProgramRun(
+        status=int(status),
+        steps=int(st[S_STEPS]),
+        output=outs,
+        ip=int(st[S_IP]),
+        min_address=lo,
+        work=w,
+    )
 
 
 def assemble(source: str, config: Language1997Config = Language1997Config()) -> tuple[int, ...]:
@@ -312,7 +319,9 @@ class Language1997(Language):
         st = [0] * N_STATE
         st[S_MIN], st[S_MAX] = -w, -1
         cells = {a - w: int(v) for a, v in enumerate(task.work_init)}
-        return MachineState(cells, st, [], [int(v) for v in task.inputs], int(task.n_out))
+        return MachineState(
+            cells=cells, st=st, out=[], inputs=[int(v) for v in task.inputs], n_out=int(task.n_out)
+        )
 
     def run(self, state: MachineState, limit: int) -> int:
         """Interpret until halt, oracle request or ``limit`` total steps (Python twin)."""
@@ -429,4 +438,11 @@ class Language1997(Language):
                 )
             )
         path_out = tuple(int(v) for v in next_path[:n_path])
-        return PhaseChunk(int(code), int(programs), int(steps), sols, counts, path_out)
+        return PhaseChunk(
+            code=int(code),
+            programs=int(programs),
+            steps=int(steps),
+            solutions=sols,
+            status_counts=counts,
+            path=path_out,
+        )

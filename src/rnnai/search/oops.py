@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -79,7 +79,7 @@ ST_BUDGET, ST_SOLVED, ST_TCRASH = K.ST_BUDGET, K.ST_SOLVED, K.ST_TCRASH
 ENGINES = ("numba", "python")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OOPSConfig:
     """Settings of one OOPS machine.
 
@@ -113,7 +113,7 @@ class OOPSConfig:
             raise MachineError(f"chunk must be >= 1, got {self.chunk}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageResult:
     """What one stage (tasks 1..n of a suite) ended with.
 
@@ -146,7 +146,7 @@ class StageResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 @dataclass

@@ -37,7 +37,7 @@ from rnnai.search.vm import (
 __all__ = ["HANOI", "SUITES", "SYMMETRY", "TaskSuite", "get_suite"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskSuite:
     """A sequence of tasks n = 1..30 sharing the goal test and the initial search pattern.
 
@@ -111,9 +111,9 @@ class TaskSuite:
         return f"1^n2^n n={n}: write {'1' * n}{'2' * n} on Ds"
 
 
-SYMMETRY = TaskSuite("1n2n", KIND_SYMMETRY, ("c1", "c2", "dec", "by2", "boostq"))
+SYMMETRY = TaskSuite(name="1n2n", kind=KIND_SYMMETRY, boosted=("c1", "c2", "dec", "by2", "boostq"))
 """Context-free symmetry 1^n2^n (the paper's first suite)."""
-HANOI = TaskSuite("hanoi", KIND_HANOI, ("c3", "c4", "c5", "dec", "by2", "boostq"))
+HANOI = TaskSuite(name="hanoi", kind=KIND_HANOI, boosted=("c3", "c4", "c5", "dec", "by2", "boostq"))
 """Towers of Hanoi (the paper's second suite)."""
 SUITES: dict[str, TaskSuite] = {s.name: s for s in (SYMMETRY, HANOI)}
 
