@@ -281,8 +281,8 @@ class AdvantageNet(nn.Module):
                 p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * cfg.init_range)
             if self.lstm is not None and "f" in self.lstm._plan.slices:
                 f = self.lstm._plan.slices["f"]
-                self.lstm.bias_ih_l0[f] = cfg.forget_gate_bias
-                self.lstm.bias_hh_l0[f] = 0.0
+                self.lstm.get_parameter("bias_ih_l0")[f] = cfg.forget_gate_bias
+                self.lstm.get_parameter("bias_hh_l0")[f] = 0.0
 
     def _features(self, x: Tensor, y: Tensor | None) -> Tensor:
         parts = [x]
@@ -355,19 +355,20 @@ class _NumpyActor:
                 A, self.torch_state = self.net.step(torch.from_numpy(obs).float(), self.torch_state)
             return A.double().numpy()
         parts = [obs]
-        pre = obs @ self.W + self.b if self.W is not None else None
-        if self.n_hid:
-            parts.append(np.tanh(pre[:, : self.n_hid]))
-        if self.H:
-            H = self.H
-            a = pre[:, self.n_hid :] + self.y @ self.R  # (B, 4H)
-            i = _sigmoid(a[:, :H])
-            f = _sigmoid(a[:, H : 2 * H])
-            g = np.tanh(a[:, 2 * H : 3 * H])
-            o = _sigmoid(a[:, 3 * H :])
-            self.c = f * self.c + i * g
-            self.y = o * np.tanh(self.c)
-            parts.append(self.y)
+        if self.W is not None and self.b is not None:  # None: no hidden units and no cells
+            pre = obs @ self.W + self.b  # (B, hid + 4H)
+            if self.n_hid:
+                parts.append(np.tanh(pre[:, : self.n_hid]))
+            if self.H:
+                H = self.H
+                a = pre[:, self.n_hid :] + self.y @ self.R  # (B, 4H)
+                i = _sigmoid(a[:, :H])
+                f = _sigmoid(a[:, H : 2 * H])
+                g = np.tanh(a[:, 2 * H : 3 * H])
+                o = _sigmoid(a[:, 3 * H :])
+                self.c = f * self.c + i * g
+                self.y = o * np.tanh(self.c)
+                parts.append(self.y)
         return np.concatenate(parts, axis=1) @ self.head_W + self.head_b
 
 

@@ -175,10 +175,10 @@ class ParallelSearch:
                 if it.state == PAUSED:
                     it.state = RUNNING
                     return it
-            it = self._next_phase()
-            if it is not None:
-                self.items.append(it)
-            return it
+            nxt = self._next_phase()
+            if nxt is not None:
+                self.items.append(nxt)
+            return nxt
 
     def _search(self, it: _Phase, slot: int, budget: int) -> int:
         """Run phase ``it`` for about ``budget`` instructions in buffer ``slot``; returns the

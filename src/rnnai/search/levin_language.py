@@ -252,12 +252,13 @@ def execute(
         w = tuple(int(v) for v in mem[config.max_work + lo : config.max_work])
         outs = tuple(int(v) for v in out[: st[S_NOUT]])
     else:
-        status, st, out, cells = run_program_py(
+        status, st_py, out_py, cells = run_program_py(
             prog.tolist(), work.tolist(), inp.tolist(), int(n_out), *args
         )
+        st = np.asarray(st_py, dtype=np.int64)
         lo = int(st[S_MIN])
         w = tuple(cells[a] for a in range(lo, 0))
-        outs = tuple(out)
+        outs = tuple(out_py)
     return ProgramRun(
         status=int(status),
         steps=int(st[S_STEPS]),
