@@ -64,6 +64,12 @@ paper's, which we could not check).
 Checkpoints: after every evaluation and at the end of every run (finished runs, the current
 run's network, optimizer, random stream and curve), so ``--resume`` after a kill ends with the
 same result as an uninterrupted run.
+
+Examples:
+    >>> runs = [RunResult(learner="lstm", length=n, seed=s, solved=n < 20 or s == 0, steps=1,
+    ...                   episodes=1) for n in (10, 20, 30) for s in range(2)]
+    >>> longest_solved(runs, "lstm")  # at least half of the runs at N = 20 and 30
+    30
 """
 
 from __future__ import annotations

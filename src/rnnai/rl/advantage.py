@@ -55,6 +55,21 @@ cells (`rnnai.nn.lstm.LSTM`, variant ``"torch"`` = Gers 2000 forget-gate LSTM wi
 which runs on torch's fused kernel), and a linear output per action fed by the hidden units, the
 cell outputs and the input directly. The memoryless baseline is the same net with ``cells = 0``:
 a reactive policy that sees only the current observation.
+
+Examples:
+    Eq. 1 for one step into the goal (reward 4, terminal): with A(s_0) = (1, 0) the error of
+    action 1 is ``V + (r - V) / kappa - A = 1 + 3 / 0.5 - 0 = 7``; the trace weights of Eq. 2
+    accumulate the later errors:
+
+    >>> import torch
+    >>> from rnnai.rl.advantage import advantage_errors, trace_weights
+    >>> A = torch.tensor([[[1.0, 0.0]], [[0.0, 0.0]]])  # (T+1, B, n_actions)
+    >>> E = advantage_errors(A, torch.tensor([[1]]), torch.tensor([[4.0]]), torch.tensor([1]),
+    ...                      torch.tensor([True]), gamma=0.9, kappa=0.5)
+    >>> E.tolist()
+    [[7.0]]
+    >>> trace_weights(torch.tensor([[1.0], [2.0]]), gamma=0.5, lam=0.5).tolist()
+    [[1.5], [2.0]]
 """
 
 from __future__ import annotations

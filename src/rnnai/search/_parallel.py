@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,8 @@ class _Phase:
     end: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        # shallow (no copy of the state arrays), unlike dataclasses.asdict
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class ParallelSearch:

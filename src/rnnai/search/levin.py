@@ -40,6 +40,21 @@ chunk so that a long search can checkpoint and resume with identical counts.
 Deviations: token probabilities are uniform within each request (a budget ``T // D`` in exact
 integer arithmetic needs integer denominators); the paper's random-restart variant is not
 implemented.
+
+Examples:
+    The accumulator machine `rnnai.search.levin_tasks.IncDoubleLanguage` (tokens HALT, INC, DBL,
+    each with probability 1/3) must halt with 4; the shortest such program has ``P = 3**-4``
+    and runs 4 steps, so it is found in phase ``ceil(log2(4 * 81)) = 9``:
+
+    >>> from rnnai.search.levin import LevinConfig, levin_search
+    >>> from rnnai.search.levin_tasks import IncDoubleLanguage, reach_task
+    >>> language = IncDoubleLanguage()
+    >>> result = levin_search(language, reach_task(4), LevinConfig(max_phase=20))
+    >>> first = result.first
+    >>> language.describe(first.program), first.denominator, first.steps, first.phase
+    ('INC INC DBL HALT', 81, 4, 9)
+    >>> result.programs  # programs tested in phases 0..9
+    62
 """
 
 from __future__ import annotations

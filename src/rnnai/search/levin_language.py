@@ -54,6 +54,19 @@ Our reading where the available text is silent (assumptions, stated as such):
 `Language1997` implements the `rnnai.search.levin.Language` interface with a plain-Python
 interpreter (`exec_machine_py`, the twin) and a compiled Levin phase
 (`rnnai.search._levin_kernels.levin_phase`) for `LinearOutputTask` tasks.
+
+Examples:
+    A program that outputs cell 0 (its own first cell, the Output opcode 1) forever; it halts
+    when the task's 3 outputs are written:
+
+    >>> from rnnai.search.levin import STATUS_NAMES
+    >>> from rnnai.search.levin_language import assemble, execute
+    >>> program = assemble("Output 0; Jump 0")
+    >>> program
+    (1, 0, 2, 0)
+    >>> run = execute(program, n_out=3)
+    >>> STATUS_NAMES[run.status], run.output, run.steps
+    ('output_full', (1, 1, 1), 5)
 """
 
 from __future__ import annotations

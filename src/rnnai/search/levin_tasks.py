@@ -24,6 +24,16 @@ perceptron learning cannot.
 Textbook toys (for tests and as a second `Language` example): `IncDoubleLanguage`, an accumulator
 machine with tokens HALT/INC/DBL, and `reach_task` (halt with a given accumulator); and
 `output_sequence_task` for the 1997 language (output a given sequence).
+
+Examples:
+    >>> from rnnai.search.levin_tasks import PerceptronConfig, PerceptronTask
+    >>> task = PerceptronTask(PerceptronConfig(kind="counting"))
+    >>> task.y.tolist()  # the targets of the 3 training inputs
+    [3, 3, 3]
+    >>> task.generalization([1] * 100)  # the solution w_i = 1
+    Generalization(right=161697, total=161697)
+    >>> task.generalization([1] * 50).right  # half the weights: only inputs with bits below 50
+    19600
 """
 
 from __future__ import annotations

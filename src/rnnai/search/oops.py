@@ -34,6 +34,15 @@ Deviations (see `rnnai.search.vm` for those of the machine): none in the search.
 in numba (`rnnai.search._kernels.run_until`) or in the plain-Python twin (`_twin.run_until`), in
 chunks of instructions; between chunks the whole state is a set of arrays that is checkpointed
 (only the used part of the undo stack) and resumed with an identical continuation.
+
+Examples:
+    Stage 1 of 1^n2^n with the paper's instructions and bias (about a second):
+
+    >>> from rnnai.search.oops import OOPS, OOPSConfig
+    >>> oops = OOPS(OOPSConfig(undo_capacity=20_000), "1n2n")
+    >>> result = oops.solve_stage(1)
+    >>> result.new_code, result.prefixes, result.time_steps
+    ('defnp 2toD', 362367, 478354)
 """
 
 from __future__ import annotations

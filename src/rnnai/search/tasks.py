@@ -15,6 +15,13 @@ Each suite also sets the initial search pattern of every tape (Section 6.3): wei
 instruction ("maximum entropy"), then ``+nQ`` for a few boosted instructions (``c1 c2 dec by2
 boostq`` for 1^n2^n; ``c3 c4 c5 dec by2 boostq`` for Hanoi), so that each boosted instruction is
 about nQ + 1 = 74 times as likely as the others.
+
+Examples:
+    >>> from rnnai.search.tasks import HANOI, get_suite
+    >>> get_suite("1n2n").describe(2)
+    '1^n2^n n=2: write 1122 on Ds'
+    >>> HANOI.boosted
+    ('c3', 'c4', 'c5', 'dec', 'by2', 'boostq')
 """
 
 from __future__ import annotations
