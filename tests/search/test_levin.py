@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from rnnai.runtime.errors import RnnaiError
 from rnnai.search.levin import (
     BUDGET,
     STOP,
@@ -161,3 +162,13 @@ def test_bad_configs_and_states_are_refused() -> None:
         LinearOutputTask("bad", [[1.5]], [1])
     with pytest.raises(LevinError, match="Language"):
         levin_search("not a language", reach_task(2))  # type: ignore[arg-type]
+
+
+def test_levin_errors_are_one_line_user_errors() -> None:
+    """A bad search input is an RnnaiError: the CLI shows it as one ``error:`` line."""
+    with pytest.raises(RnnaiError) as info:
+        LevinConfig(min_phase=5, max_phase=3)
+    assert isinstance(info.value, LevinError) and "\n" not in str(info.value)
+    assert "min_phase=5, max_phase=3" in str(info.value)
+    with pytest.raises(TypeError):  # configs are keyword-only
+        LevinConfig(20)  # type: ignore[misc]

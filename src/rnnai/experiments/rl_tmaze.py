@@ -266,7 +266,7 @@ class TMazeExperiment(Experiment):
         """Train every (learner, N, seed) run, judge, plot."""
         cfg = ctx.config
         adv = AdvantageConfig.from_dict(cfg["advantage"])
-        nets = {k: NetConfig(**v) for k, v in cfg["nets"].items()}
+        nets = {k: NetConfig.from_dict(v) for k, v in cfg["nets"].items()}
         plan = [
             (learner, n, seed)
             for n in cfg["lengths"]

@@ -138,6 +138,11 @@ class NetConfig:
         """True for the reactive baseline (no memory cells)."""
         return self.cells == 0
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetConfig:
+        """Build from a dict (e.g. an experiment config); unknown keys raise `RnnaiError`."""
+        return cls(**_known_fields(cls, d))
+
 
 @dataclass(frozen=True, kw_only=True)
 class AdvantageConfig:
@@ -185,11 +190,16 @@ class AdvantageConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AdvantageConfig:
         """Build from a dict (e.g. an experiment config); unknown keys raise `RnnaiError`."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise RnnaiError(f"unknown AdvantageConfig field(s) {unknown}; valid: {sorted(names)}")
-        return cls(**d)
+        return cls(**_known_fields(cls, d))
+
+
+def _known_fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` if every key is a field of the dataclass ``cls``; else `RnnaiError` naming them."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise RnnaiError(f"unknown {cls.__name__} field(s) {unknown}; valid: {sorted(names)}")
+    return d
 
 
 # ------------------------------------------------------------------------------ core math
