@@ -182,10 +182,11 @@ class OOPS:
         suite: The first task suite (its tapes are initialised now).
 
     Example:
-        >>> oops = OOPS(OOPSConfig(), "1n2n")
-        >>> result = oops.solve_stage(1)  # doctest: +SKIP
-        >>> result.new_code  # doctest: +SKIP
-        'defnp 2toD'
+        >>> oops = OOPS(OOPSConfig(undo_capacity=20_000), "hanoi")
+        >>> oops.suite.name, oops.stage, oops.prefixes
+        ('hanoi', 0, 0)
+
+        (`solve_stage` as in the module's example.)
     """
 
     def __init__(self, config: OOPSConfig | None = None, suite: str | TaskSuite = "1n2n") -> None:
