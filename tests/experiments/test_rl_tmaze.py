@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rnnai.cli import main
 from rnnai.experiments import get_experiment
 from rnnai.experiments.base import RunContext
-from rnnai.experiments.rl_tmaze import RunResult, longest_solved, tmaze_verdict
+from rnnai.experiments.rl_tmaze import RunResult, judgement, longest_solved
 from rnnai.runtime.checkpoint import Checkpointer
 from rnnai.runtime.testing import Killed, KillingCheckpointer
 
@@ -25,9 +25,9 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     assert res["paper"]["value"] == 70
     m = res["metrics"]
     assert res["headline"]["value"] == m["lstm"]["longest_solved"]
-    assert res["verdict"] == tmaze_verdict(
-        m["lstm"]["longest_solved"], m["memoryless"]["longest_solved"]
-    )
+    # N = 3 is far short of 70, and one run each shows no difference from the baseline
+    assert res["verdict"] == "not_reproduced"
+    assert [e["test"].split(" ")[0] for e in res["judgement"]["evidence"]] == ["success", "95%"]
     assert m["memoryless"]["longest_solved"] == 0  # a reactive agent cannot read the sign
     assert "learning_curves.png" in res["plots"] and "behaviour.png" in res["plots"]
     for plot in res["plots"]:
@@ -41,7 +41,10 @@ def _config() -> dict:
 
 
 def _ctx(run_dir: Path, checkpointer: Checkpointer | None = None) -> RunContext:
-    return RunContext("rl.tmaze", "smoke", 5, run_dir, _config(), checkpointer=checkpointer)
+    return RunContext(
+        name="rl.tmaze", scale="smoke", seed=5, out_dir=run_dir, config=_config(),
+        checkpointer=checkpointer,
+    )  # fmt: skip
 
 
 def _final(ctx: RunContext) -> tuple[dict, list]:
@@ -67,8 +70,10 @@ def test_killed_run_resumes_to_identical_results(tmp_path: Path, when: float) ->
     assert _final(_ctx(run_dir)) == reference
 
 
-def _r(learner: str, n: int, solved: bool, skipped: bool = False) -> RunResult:
-    return RunResult(learner, n, 0, solved, 10, 1, skipped=skipped)
+def _r(learner: str, n: int, solved: bool, skipped: bool = False, seed: int = 0) -> RunResult:
+    return RunResult(
+        learner=learner, length=n, seed=seed, solved=solved, steps=10, episodes=1, skipped=skipped
+    )
 
 
 def test_longest_solved_needs_half_of_the_runs() -> None:
@@ -78,11 +83,25 @@ def test_longest_solved_needs_half_of_the_runs() -> None:
     assert longest_solved(runs, "memoryless") == 0
 
 
-def test_verdict_rule() -> None:
-    assert tmaze_verdict(70, 0) == "reproduced"
-    assert tmaze_verdict(70, 70) == "not_reproduced"
-    assert tmaze_verdict(20, 0) == "partial"
-    assert tmaze_verdict(0, 0) == "not_reproduced"
+def _sweep(lstm: dict[int, int], memoryless: dict[int, int], seeds: int = 10) -> list[RunResult]:
+    """Runs at each N: the first ``lstm[N]`` / ``memoryless[N]`` seeds solved."""
+    return [
+        _r(name, n, seed < solved[n], seed=seed)
+        for name, solved in (("lstm", lstm), ("memoryless", memoryless))
+        for n in solved
+        for seed in range(seeds)
+    ]
+
+
+def test_judgement_tests_the_longest_corridor_and_the_baseline() -> None:
+    j = judgement(_sweep({5: 10, 70: 6}, {5: 0, 70: 0}), seeds=10)
+    assert [e.passed for e in j.evidence] == [True, True] and j.evidence[0].n == 10
+    assert j.verdict == "partial" and "not the paper's setup" in j.reasons[0]  # Adam, Boltzmann
+    j = judgement(_sweep({5: 10, 70: 4}, {5: 0, 70: 0}), seeds=10)
+    assert [e.passed for e in j.evidence] == [False, True]  # 4 of 10 at N = 70: not solved
+    j = judgement(_sweep({5: 10, 70: 6}, {5: 10, 70: 6}), seeds=10)
+    assert [e.passed for e in j.evidence] == [True, False]  # no better than the baseline
+    assert judgement(_sweep({5: 1}, {5: 1}, seeds=2), seeds=2).verdict == "not_reproduced"
 
 
 def test_paper_scale_sweeps_bakkers_lengths_with_his_constants() -> None:

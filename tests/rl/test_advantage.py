@@ -196,6 +196,7 @@ def test_rl_lstm_learns_a_short_t_maze_and_the_memoryless_learner_cannot() -> No
         (lambda: AdvantageConfig.from_dict({"gama": 0.9}), "unknown AdvantageConfig"),
         (lambda: NetConfig(cells=-1), "cells"),
         (lambda: NetConfig(variant="nope"), "variant"),
+        (lambda: NetConfig.from_dict({"cell": 3}), r"unknown NetConfig field\(s\) \['cell'\]"),
     ],
 )
 def test_bad_configs_are_refused_naming_the_field(make, match) -> None:

@@ -3,11 +3,13 @@ bound, compiled and Python phases identical, and exact resume from any checkpoin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
 import pytest
 
+from rnnai.runtime.errors import RnnaiError
 from rnnai.search.levin import (
     BUDGET,
     STOP,
@@ -93,13 +95,13 @@ def test_counts_are_deterministic() -> None:
 def test_compiled_phase_equals_the_python_phase(task: LinearOutputTask) -> None:
     cfg = LevinConfig(max_phase=19, solutions=4, chunk_programs=777)
     fast = levin_search(Language1997(), task, cfg)
-    slow = levin_search(Language1997(), task, LevinConfig(**{**cfg.__dict__, "use_kernel": False}))
+    slow = levin_search(Language1997(), task, dataclasses.replace(cfg, use_kernel=False))
     assert fast == slow
     assert len(fast.solutions) == 4 and fast.programs > 100
 
 
 def test_compiled_phase_equals_the_python_phase_on_the_counting_perceptron() -> None:
-    task = PerceptronTask(PerceptronConfig("counting"))
+    task = PerceptronTask(PerceptronConfig(kind="counting"))
     cfg = LevinConfig(max_phase=19)
     fast = levin_search(Language1997(), task, cfg)
     slow = levin_search(Language1997(), task, LevinConfig(max_phase=19, use_kernel=False))
@@ -160,3 +162,13 @@ def test_bad_configs_and_states_are_refused() -> None:
         LinearOutputTask("bad", [[1.5]], [1])
     with pytest.raises(LevinError, match="Language"):
         levin_search("not a language", reach_task(2))  # type: ignore[arg-type]
+
+
+def test_levin_errors_are_one_line_user_errors() -> None:
+    """A bad search input is an RnnaiError: the CLI shows it as one ``error:`` line."""
+    with pytest.raises(RnnaiError) as info:
+        LevinConfig(min_phase=5, max_phase=3)
+    assert isinstance(info.value, LevinError) and "\n" not in str(info.value)
+    assert "min_phase=5, max_phase=3" in str(info.value)
+    with pytest.raises(TypeError):  # configs are keyword-only
+        LevinConfig(20)  # type: ignore[misc]

@@ -18,10 +18,26 @@ search). Long runs checkpoint every ``checkpoint_s`` seconds and at every stage;
 continues the identical search (the search is deterministic; there is no randomness, the seed is
 unused).
 
-Verdict rule: ``reproduced`` if stage 1 took exactly the paper's 362,367 prefixes and 478,354
-time steps and every stage reached found exactly the paper's program; ``partial`` if every
-reached stage found the paper's program but a count differs, or the budget ended before the
-scale's last stage; ``not_reproduced`` if any found program differs from the paper's.
+Verdict (`rnnai.runtime.verdict.judge`; `judgement` computes it from the metrics, so a stored
+result.json can be judged again). The search is deterministic: one run is one trial, and every
+claim is an exact fact, checked (`rnnai.runtime.verdict.check`) on the cases behind it:
+
+* stage 1 is solved after exactly the paper's 362,367 prefixes (n = 1 stage);
+* stage 1 took exactly the paper's 478,354 time steps (n = 1 stage);
+* every solved stage appended exactly the paper's code (n = stages solved);
+* every stage of the plan was solved within the instruction budget (n = stages planned).
+
+The paper's setup is its 73 instructions, initial bias and unlimited budget for all 30 stages
+(paper scale); smoke and quick stop after stage 1 or 3, so they give at most ``partial``.
+``reproduced`` needs every check to pass at paper scale; ``not_reproduced`` means none passed.
+
+Examples:
+    >>> row = {"n": 1, "prefixes": 362_367, "time_steps": 478_354, "matches_paper": True}
+    >>> metrics = {"stages": [row], "finished": True}
+    >>> judgement(metrics, {"plan": [["1n2n", 1]], "max_instructions": 5_000_000}).verdict
+    'partial'
+    >>> judgement(metrics, {"plan": [["1n2n", 1]], "max_instructions": None}).reasons
+    ("not the paper's setup (stages 1..1 of 1^n2^n, the paper's 73 instructions)",)
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ from typing import Any
 
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
 from rnnai.runtime.checkpoint import pack_state, unpack_state
+from rnnai.runtime.verdict import Evidence, Judgement, check, judge, required_trials
 from rnnai.search.oops import OOPS, OOPSConfig, StageResult
 
 PAPER_STAGE1 = {"prefixes": 362_367, "time_steps": 478_354}
@@ -50,6 +67,9 @@ PAPER_1N2N_NEW_CODE: dict[int, str] = {
 
 PAPER_FRESH = {6}
 """Stages whose solver is a fresh program rather than a prolongation."""
+
+PAPER_STAGES = 30
+"""Stages of the paper's 1^n2^n curriculum."""
 
 _C_1N2N_ROWS = """
 1 362367 424770 478354
@@ -270,6 +290,94 @@ def plot_counts(path: Any, results: list[StageResult], title: str) -> None:
     fig.savefig(path, dpi=90)
 
 
+def stage_checks(metrics: dict[str, Any]) -> list[Evidence]:
+    """The exact 1^n2^n facts of the module docstring, from a run's ``metrics``.
+
+    Args:
+        metrics: ``metrics`` of an ``oops.1n2n`` or ``oops.hanoi`` result (its ``stages`` rows
+            of `stage_rows`).
+
+    Returns:
+        Checks: stage 1's prefixes and time steps equal the paper's, and every solved 1^n2^n
+        stage appended the paper's code.
+    """
+    sym = [r for r in metrics["stages"] if r.get("suite", "1n2n") == "1n2n"]
+    s1 = next((r for r in sym if r["n"] == 1), None)
+    matching = sum(bool(r["matches_paper"]) for r in sym)
+    return [
+        check(
+            f"stage 1 solved after exactly the paper's {PAPER_STAGE1['prefixes']:,} prefixes",
+            s1 is not None and s1["prefixes"] == PAPER_STAGE1["prefixes"],
+            n=1,
+            test="exact count (deterministic search)",
+            ours=None if s1 is None else s1["prefixes"],
+            paper=PAPER_STAGE1["prefixes"],
+        ),
+        check(
+            f"stage 1 took exactly the paper's {PAPER_STAGE1['time_steps']:,} time steps",
+            s1 is not None and s1["time_steps"] == PAPER_STAGE1["time_steps"],
+            n=1,
+            test="exact count (deterministic search)",
+            ours=None if s1 is None else s1["time_steps"],
+            paper=PAPER_STAGE1["time_steps"],
+        ),
+        check(
+            "every solved 1^n2^n stage appended exactly the paper's code",
+            bool(sym) and matching == len(sym),
+            n=len(sym),
+            test="exact program text, per stage",
+            ours=matching,
+            paper=len(sym),
+        ),
+    ]
+
+
+def planned_stages(config: dict[str, Any]) -> int:
+    """Stages in a config's ``plan`` (all suites)."""
+    return sum(int(last) for _, last in config["plan"])
+
+
+def judgement(metrics: dict[str, Any], config: dict[str, Any]) -> Judgement:
+    """The verdict of the module docstring, from a run's metrics and config.
+
+    Works on a stored ``result.json`` as well (``judgement(res["metrics"], res["config"])``).
+
+    Args:
+        metrics: The run's metrics (``stages`` rows and ``finished``).
+        config: The run's config (``plan`` and ``max_instructions``).
+
+    Returns:
+        The judgement.
+    """
+    planned = planned_stages(config)
+    solved = len(metrics["stages"])
+    evidence = stage_checks(metrics)
+    evidence.append(
+        check(
+            f"all {planned} stages of the plan solved within the instruction budget",
+            bool(metrics["finished"]),
+            n=planned,
+            test="stages solved (deterministic search)",
+            ours=solved,
+            paper=planned,
+        )
+    )
+    last = max((int(n) for s, n in config["plan"] if s == "1n2n"), default=0)
+    paper_setup = last == PAPER_STAGES and config["max_instructions"] is None
+    return judge(
+        evidence,
+        paper_setup=paper_setup,
+        setup=f"stages 1..{last} of 1^n2^n, the paper's 73 instructions"
+        + (
+            ""
+            if config["max_instructions"] is None
+            else f", budget {config['max_instructions']:,} instructions"
+        ),
+        trials=1,
+        required=required_trials(1, statistical=False),
+    )
+
+
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"last_stage": 1, "max_instructions": 5_000_000, "chunk": 2_000_000},
     "quick": {"last_stage": 3, "max_instructions": 400_000_000, "chunk": 20_000_000},
@@ -310,21 +418,9 @@ class OOPS1n2n(Experiment):
         oops, finished = run_curriculum(ctx, plan)
         res = oops.results
         rows = stage_rows(res, PAPER_1N2N_NEW_CODE)
-        all_match = all(r["matches_paper"] for r in rows)
         s1 = res[0] if res else None
-        exact = s1 is not None and (
-            s1.prefixes == PAPER_STAGE1["prefixes"] and s1.time_steps == PAPER_STAGE1["time_steps"]
-        )
-        if not all_match:
-            verdict = "not_reproduced"
-        elif exact and finished and res:
-            verdict = "reproduced"
-        elif res:
-            verdict = "partial"
-        else:
-            verdict = "not_reproduced"
         plot_counts(ctx.out_dir / "counts.png", res, "OOPS on 1^n2^n: cumulative counts")
-        metrics = {
+        metrics: dict[str, Any] = {
             "stages": rows,
             "stages_solved": len(res),
             "finished": finished,
@@ -350,7 +446,7 @@ class OOPS1n2n(Experiment):
         return Outcome(
             headline=s1.prefixes if s1 else None,
             metrics=metrics,
-            verdict=verdict,
+            verdict=judgement(metrics, ctx.config),
             plots=["counts.png"],
             notes=notes,
         )

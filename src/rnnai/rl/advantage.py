@@ -55,6 +55,21 @@ cells (`rnnai.nn.lstm.LSTM`, variant ``"torch"`` = Gers 2000 forget-gate LSTM wi
 which runs on torch's fused kernel), and a linear output per action fed by the hidden units, the
 cell outputs and the input directly. The memoryless baseline is the same net with ``cells = 0``:
 a reactive policy that sees only the current observation.
+
+Examples:
+    Eq. 1 for one step into the goal (reward 4, terminal): with A(s_0) = (1, 0) the error of
+    action 1 is ``V + (r - V) / kappa - A = 1 + 3 / 0.5 - 0 = 7``; the trace weights of Eq. 2
+    accumulate the later errors:
+
+    >>> import torch
+    >>> from rnnai.rl.advantage import advantage_errors, trace_weights
+    >>> A = torch.tensor([[[1.0, 0.0]], [[0.0, 0.0]]])  # (T+1, B, n_actions)
+    >>> E = advantage_errors(A, torch.tensor([[1]]), torch.tensor([[4.0]]), torch.tensor([1]),
+    ...                      torch.tensor([True]), gamma=0.9, kappa=0.5)
+    >>> E.tolist()
+    [[7.0]]
+    >>> trace_weights(torch.tensor([[1.0], [2.0]]), gamma=0.5, lam=0.5).tolist()
+    [[1.5], [2.0]]
 """
 
 from __future__ import annotations
@@ -86,7 +101,7 @@ __all__ = [
 # --------------------------------------------------------------------------------- configs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetConfig:
     """The advantage network (defaults: Bakker's T-maze net as we read it)."""
 
@@ -123,8 +138,13 @@ class NetConfig:
         """True for the reactive baseline (no memory cells)."""
         return self.cells == 0
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetConfig:
+        """Build from a dict (e.g. an experiment config); unknown keys raise `RnnaiError`."""
+        return cls(**_known_fields(cls, d))
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class AdvantageConfig:
     """Advantage(lambda) learning (defaults: Bakker's gamma, lambda, kappa; our optimizer)."""
 
@@ -170,11 +190,16 @@ class AdvantageConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AdvantageConfig:
         """Build from a dict (e.g. an experiment config); unknown keys raise `RnnaiError`."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise RnnaiError(f"unknown AdvantageConfig field(s) {unknown}; valid: {sorted(names)}")
-        return cls(**d)
+        return cls(**_known_fields(cls, d))
+
+
+def _known_fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` if every key is a field of the dataclass ``cls``; else `RnnaiError` naming them."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise RnnaiError(f"unknown {cls.__name__} field(s) {unknown}; valid: {sorted(names)}")
+    return d
 
 
 # ------------------------------------------------------------------------------ core math
@@ -281,8 +306,8 @@ class AdvantageNet(nn.Module):
                 p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * cfg.init_range)
             if self.lstm is not None and "f" in self.lstm._plan.slices:
                 f = self.lstm._plan.slices["f"]
-                self.lstm.bias_ih_l0[f] = cfg.forget_gate_bias
-                self.lstm.bias_hh_l0[f] = 0.0
+                self.lstm.get_parameter("bias_ih_l0")[f] = cfg.forget_gate_bias
+                self.lstm.get_parameter("bias_hh_l0")[f] = 0.0
 
     def _features(self, x: Tensor, y: Tensor | None) -> Tensor:
         parts = [x]
@@ -355,19 +380,20 @@ class _NumpyActor:
                 A, self.torch_state = self.net.step(torch.from_numpy(obs).float(), self.torch_state)
             return A.double().numpy()
         parts = [obs]
-        pre = obs @ self.W + self.b if self.W is not None else None
-        if self.n_hid:
-            parts.append(np.tanh(pre[:, : self.n_hid]))
-        if self.H:
-            H = self.H
-            a = pre[:, self.n_hid :] + self.y @ self.R  # (B, 4H)
-            i = _sigmoid(a[:, :H])
-            f = _sigmoid(a[:, H : 2 * H])
-            g = np.tanh(a[:, 2 * H : 3 * H])
-            o = _sigmoid(a[:, 3 * H :])
-            self.c = f * self.c + i * g
-            self.y = o * np.tanh(self.c)
-            parts.append(self.y)
+        if self.W is not None and self.b is not None:  # None: no hidden units and no cells
+            pre = obs @ self.W + self.b  # (B, hid + 4H)
+            if self.n_hid:
+                parts.append(np.tanh(pre[:, : self.n_hid]))
+            if self.H:
+                H = self.H
+                a = pre[:, self.n_hid :] + self.y @ self.R  # (B, 4H)
+                i = _sigmoid(a[:, :H])
+                f = _sigmoid(a[:, H : 2 * H])
+                g = np.tanh(a[:, 2 * H : 3 * H])
+                o = _sigmoid(a[:, 3 * H :])
+                self.c = f * self.c + i * g
+                self.y = o * np.tanh(self.c)
+                parts.append(self.y)
         return np.concatenate(parts, axis=1) @ self.head_W + self.head_b
 
 

@@ -17,6 +17,16 @@ Levin search (Levin 1973; Schmidhuber 1995/1997), general over instruction sets 
 
 Both `vm` and `levin` define an ``Instruction`` type; the package exports the OOPS one, the
 Levin one stays `rnnai.search.levin.Instruction`.
+
+Examples:
+    >>> from rnnai.search import LevinConfig, get_suite, levin_search
+    >>> from rnnai.search.levin_tasks import IncDoubleLanguage, reach_task
+    >>> language = IncDoubleLanguage()
+    >>> result = levin_search(language, reach_task(4), LevinConfig(max_phase=20))
+    >>> language.describe(result.first.program), result.first.phase
+    ('INC INC DBL HALT', 9)
+    >>> get_suite("hanoi").describe(3)
+    'Hanoi n=3: move 3 disks from peg 1 to peg 3'
 """
 
 from rnnai.search.levin import Language, LevinConfig, LevinResult, LevinTask, levin_search

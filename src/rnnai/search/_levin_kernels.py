@@ -228,7 +228,7 @@ def exec_machine(
     n_instr: int,
     max_prog: int,
     maxint: int,
-    limit: int,
+    limit: int | np.int64,
 ) -> int:
     """Run the machine in ``mem``/``st`` until it halts, needs a token, or reaches ``limit`` steps.
 

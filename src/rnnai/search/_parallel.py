@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,8 @@ class _Phase:
     end: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        # shallow (no copy of the state arrays), unlike dataclasses.asdict
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class ParallelSearch:
@@ -175,10 +176,10 @@ class ParallelSearch:
                 if it.state == PAUSED:
                     it.state = RUNNING
                     return it
-            it = self._next_phase()
-            if it is not None:
-                self.items.append(it)
-            return it
+            nxt = self._next_phase()
+            if nxt is not None:
+                self.items.append(nxt)
+            return nxt
 
     def _search(self, it: _Phase, slot: int, budget: int) -> int:
         """Run phase ``it`` for about ``budget`` instructions in buffer ``slot``; returns the

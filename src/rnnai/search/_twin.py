@@ -10,6 +10,8 @@ two against each other on random programs and states, and `rnnai bench search` t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rnnai.search.vm import (
@@ -68,7 +70,48 @@ assert len(_REG_NAMES) == N_REG
 class Machine:
     """The OOPS machine over the kernels' arrays, with registers as attributes."""
 
-    def __init__(self, tape, mark, und, code, lvl, lvlf, old, ring, reg, freg, lay, optab):
+    # the registers (`_REG_NAMES`), read from ``reg`` in __init__ and written back by write_back
+    task: int
+    halt: int
+    jumped: int
+    pushen: int
+    sp: int
+    t: int
+    totalt: int
+    insts: int
+    prefs: int
+    T: int
+    qp: int
+    afrozen: int
+    alast: int
+    acurrent: int
+    oldp: int
+    unsolved: int
+    anchor: int
+    peak_sp: int
+    topt: int
+    stage: int
+    phase: int
+    ring_lo: int
+    ring_hi: int
+    done: int
+    crash: int
+
+    def __init__(
+        self,
+        tape: np.ndarray,
+        mark: np.ndarray,
+        und: np.ndarray,
+        code: np.ndarray,
+        lvl: np.ndarray,
+        lvlf: np.ndarray,
+        old: np.ndarray,
+        ring: np.ndarray,
+        reg: np.ndarray,
+        freg: np.ndarray,
+        lay: np.ndarray,
+        optab: np.ndarray,
+    ) -> None:
         self.arrays = (tape, und, reg, freg)
         self.cells: list[int] = tape.tolist()
         self.marks: list[int] = mark.tolist()
@@ -375,7 +418,7 @@ class Machine:
             for i in range(start, start + size):
                 self.add_weight(int(self.code[i]), self.up)
 
-    def _binary(self, f) -> None:
+    def _binary(self, f: Callable[[int, int], int]) -> None:
         x = self.pop()
         self.push(f(x, self.pop()))
 
@@ -878,7 +921,21 @@ for _v in range(6):
     setattr(Machine, f"i_c{_v}", (lambda v: lambda self: self.push(v))(_v))
 
 
-def run_until(tape, mark, und, code, lvl, lvlf, old, ring, reg, freg, lay, optab, budget):
+def run_until(
+    tape: np.ndarray,
+    mark: np.ndarray,
+    und: np.ndarray,
+    code: np.ndarray,
+    lvl: np.ndarray,
+    lvlf: np.ndarray,
+    old: np.ndarray,
+    ring: np.ndarray,
+    reg: np.ndarray,
+    freg: np.ndarray,
+    lay: np.ndarray,
+    optab: np.ndarray,
+    budget: int,
+) -> int:
     """Twin of `rnnai.search._kernels.run_until` (same arguments, same effects)."""
     m = Machine(tape, mark, und, code, lvl, lvlf, old, ring, reg, freg, lay, optab)
     st = m.run_until(int(budget))
@@ -886,7 +943,19 @@ def run_until(tape, mark, und, code, lvl, lvlf, old, ring, reg, freg, lay, optab
     return st
 
 
-def run_program(tape, mark, und, code, old, ring, reg, freg, lay, optab, max_steps):
+def run_program(
+    tape: np.ndarray,
+    mark: np.ndarray,
+    und: np.ndarray,
+    code: np.ndarray,
+    old: np.ndarray,
+    ring: np.ndarray,
+    reg: np.ndarray,
+    freg: np.ndarray,
+    lay: np.ndarray,
+    optab: np.ndarray,
+    max_steps: int,
+) -> None:
     """Twin of `rnnai.search._kernels.run_program`."""
     lvl = np.zeros((1, 4), dtype=np.int64)
     lvlf = np.zeros((1, 2), dtype=np.float64)

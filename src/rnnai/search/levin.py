@@ -40,6 +40,21 @@ chunk so that a long search can checkpoint and resume with identical counts.
 Deviations: token probabilities are uniform within each request (a budget ``T // D`` in exact
 integer arithmetic needs integer denominators); the paper's random-restart variant is not
 implemented.
+
+Examples:
+    The accumulator machine `rnnai.search.levin_tasks.IncDoubleLanguage` (tokens HALT, INC, DBL,
+    each with probability 1/3) must halt with 4; the shortest such program has ``P = 3**-4``
+    and runs 4 steps, so it is found in phase ``ceil(log2(4 * 81)) = 9``:
+
+    >>> from rnnai.search.levin import LevinConfig, levin_search
+    >>> from rnnai.search.levin_tasks import IncDoubleLanguage, reach_task
+    >>> language = IncDoubleLanguage()
+    >>> result = levin_search(language, reach_task(4), LevinConfig(max_phase=20))
+    >>> first = result.first
+    >>> language.describe(first.program), first.denominator, first.steps, first.phase
+    ('INC INC DBL HALT', 81, 4, 9)
+    >>> result.programs  # programs tested in phases 0..9
+    62
 """
 
 from __future__ import annotations
@@ -52,6 +67,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnai.runtime.errors import RnnaiError
 from rnnai.search._levin_kernels import (
     BUDGET,
     ILL_ADDRESS,
@@ -115,8 +131,12 @@ MAX_LOG2_T = 62
 """Largest phase: ``T = 2**62`` still fits the int64 budget arithmetic."""
 
 
-class LevinError(ValueError):
-    """Bad search input (config, language, task) or a resume state that does not fit."""
+class LevinError(RnnaiError):
+    """Bad search input (config, language, task) or a resume state that does not fit.
+
+    A `rnnai.runtime.errors.RnnaiError` (so also a ``ValueError``): the CLI prints it as one
+    ``error:`` line.
+    """
 
 
 # ------------------------------------------------------------------------------ interfaces
@@ -283,7 +303,7 @@ class Language(abc.ABC):
 # ------------------------------------------------------------------------------ results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LevinConfig:
     """Search settings.
 
@@ -314,7 +334,7 @@ class LevinConfig:
             raise LevinError(f"chunk_programs must be >= 1, got {self.chunk_programs}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Solution:
     """A program that passed the task predicate.
 
@@ -349,7 +369,7 @@ class Solution:
         return math.log2(self.denominator) + math.log2(max(self.steps, 1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PhaseStats:
     """Counts of one phase.
 
@@ -368,7 +388,7 @@ class PhaseStats:
     complete: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PhaseChunk:
     """What one call of a phase function returns.
 
@@ -453,7 +473,7 @@ class SearchState:
             raise LevinError(f"malformed Levin search state: {e!r}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LevinResult:
     """The outcome of `levin_search`.
 
@@ -557,10 +577,19 @@ def run_phase_py(
                 break
             stack.pop()
         if not stack:
-            return PhaseChunk(0, programs, steps, sols, counts, ())
+            return PhaseChunk(
+                code=0, programs=programs, steps=steps, solutions=sols, status_counts=counts,
+                path=(),
+            )  # fmt: skip
         if len(sols) >= stop_after or (leaf_limit > 0 and programs >= leaf_limit):
-            code = 2 if len(sols) >= stop_after else 1
-            return PhaseChunk(code, programs, steps, sols, counts, tuple(e[4] for e in stack))
+            return PhaseChunk(
+                code=2 if len(sols) >= stop_after else 1,
+                programs=programs,
+                steps=steps,
+                solutions=sols,
+                status_counts=counts,
+                path=tuple(e[4] for e in stack),
+            )
 
 
 def _status_dict(counts: Sequence[int]) -> dict[str, int]:
@@ -615,14 +644,14 @@ def levin_search(
         for prog, den, t, status, out, n_at, steps_at in chunk.solutions[:need]:
             s.solutions.append(
                 Solution(
-                    prog,
-                    int(den),
-                    int(t),
-                    int(status),
-                    out,
-                    i,
-                    s.programs + int(n_at),
-                    s.steps + int(steps_at),
+                    program=prog,
+                    denominator=int(den),
+                    steps=int(t),
+                    status=int(status),
+                    output=out,
+                    phase=i,
+                    programs=s.programs + int(n_at),
+                    total_steps=s.steps + int(steps_at),
                 )
             )
         s.programs += chunk.programs
@@ -637,10 +666,10 @@ def levin_search(
         else:
             s.phases.append(
                 PhaseStats(
-                    i,
-                    s.phase_programs,
-                    s.phase_steps,
-                    _status_dict(s.phase_status),
+                    phase=i,
+                    programs=s.phase_programs,
+                    steps=s.phase_steps,
+                    status_counts=_status_dict(s.phase_status),
                     complete=chunk.code == 0,
                 )
             )

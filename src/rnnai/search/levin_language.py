@@ -54,6 +54,19 @@ Our reading where the available text is silent (assumptions, stated as such):
 `Language1997` implements the `rnnai.search.levin.Language` interface with a plain-Python
 interpreter (`exec_machine_py`, the twin) and a compiled Levin phase
 (`rnnai.search._levin_kernels.levin_phase`) for `LinearOutputTask` tasks.
+
+Examples:
+    A program that outputs cell 0 (its own first cell, the Output opcode 1) forever; it halts
+    when the task's 3 outputs are written:
+
+    >>> from rnnai.search.levin import STATUS_NAMES
+    >>> from rnnai.search.levin_language import assemble, execute
+    >>> program = assemble("Output 0; Jump 0")
+    >>> program
+    (1, 0, 2, 0)
+    >>> run = execute(program, n_out=3)
+    >>> STATUS_NAMES[run.status], run.output, run.steps
+    ('output_full', (1, 1, 1), 5)
 """
 
 from __future__ import annotations
@@ -127,7 +140,7 @@ INSTRUCTIONS: tuple[Instruction, ...] = (
 _MAX_MAXINT = 3_037_000_499  # maxint**2 must fit in int64 (Multiply)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Language1997Config:
     """Limits of the 1995/97 machine.
 
@@ -177,7 +190,7 @@ class MachineState:
     n_out: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProgramRun:
     """The result of running one fixed program (`execute`).
 
@@ -252,13 +265,21 @@ def execute(
         w = tuple(int(v) for v in mem[config.max_work + lo : config.max_work])
         outs = tuple(int(v) for v in out[: st[S_NOUT]])
     else:
-        status, st, out, cells = run_program_py(
+        status, st_py, out_py, cells = run_program_py(
             prog.tolist(), work.tolist(), inp.tolist(), int(n_out), *args
         )
+        st = np.asarray(st_py, dtype=np.int64)
         lo = int(st[S_MIN])
         w = tuple(cells[a] for a in range(lo, 0))
-        outs = tuple(out)
-    return ProgramRun(int(status), int(st[S_STEPS]), outs, int(st[S_IP]), lo, w)
+        outs = tuple(out_py)
+    return ProgramRun(
+        status=int(status),
+        steps=int(st[S_STEPS]),
+        output=outs,
+        ip=int(st[S_IP]),
+        min_address=lo,
+        work=w,
+    )
 
 
 def assemble(source: str, config: Language1997Config = Language1997Config()) -> tuple[int, ...]:
@@ -312,7 +333,9 @@ class Language1997(Language):
         st = [0] * N_STATE
         st[S_MIN], st[S_MAX] = -w, -1
         cells = {a - w: int(v) for a, v in enumerate(task.work_init)}
-        return MachineState(cells, st, [], [int(v) for v in task.inputs], int(task.n_out))
+        return MachineState(
+            cells=cells, st=st, out=[], inputs=[int(v) for v in task.inputs], n_out=int(task.n_out)
+        )
 
     def run(self, state: MachineState, limit: int) -> int:
         """Interpret until halt, oracle request or ``limit`` total steps (Python twin)."""
@@ -429,4 +452,11 @@ class Language1997(Language):
                 )
             )
         path_out = tuple(int(v) for v in next_path[:n_path])
-        return PhaseChunk(int(code), int(programs), int(steps), sols, counts, path_out)
+        return PhaseChunk(
+            code=int(code),
+            programs=int(programs),
+            steps=int(steps),
+            solutions=sols,
+            status_counts=counts,
+            path=path_out,
+        )

@@ -24,6 +24,16 @@ perceptron learning cannot.
 Textbook toys (for tests and as a second `Language` example): `IncDoubleLanguage`, an accumulator
 machine with tokens HALT/INC/DBL, and `reach_task` (halt with a given accumulator); and
 `output_sequence_task` for the 1997 language (output a given sequence).
+
+Examples:
+    >>> from rnnai.search.levin_tasks import PerceptronConfig, PerceptronTask
+    >>> task = PerceptronTask(PerceptronConfig(kind="counting"))
+    >>> task.y.tolist()  # the targets of the 3 training inputs
+    [3, 3, 3]
+    >>> task.generalization([1] * 100)  # the solution w_i = 1
+    Generalization(right=161697, total=161697)
+    >>> task.generalization([1] * 50).right  # half the weights: only inputs with bits below 50
+    19600
 """
 
 from __future__ import annotations
@@ -68,7 +78,7 @@ PAPER_ADDING: dict[str, Any] = {
 """Schmidhuber 1997, adding input positions: the reported numbers (probabilistic search)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PerceptronConfig:
     """A perceptron task of the 1995/97 papers.
 
@@ -95,7 +105,7 @@ class PerceptronConfig:
                 raise LevinError(f"bad training input {p}: distinct positions in 0..n_inputs-1")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Generalization:
     """Test-set result of a weight vector.
 
@@ -159,7 +169,7 @@ class PerceptronTask(LinearOutputTask):
         w[: out.size] = out
         idx, target = self._test_set()
         y_hat = w[idx].sum(axis=1)  # y^p = sum_i w_i x^p_i
-        return Generalization(int(np.sum(y_hat == target)), int(len(idx)))
+        return Generalization(right=int(np.sum(y_hat == target)), total=int(len(idx)))
 
     @functools.cached_property
     def _test_cache(self) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +240,7 @@ class IncDoubleLanguage(Language):
 
     def reset(self, task: LevinTask) -> _AccState:
         """Empty program, ``acc = 0``."""
-        return _AccState([])
+        return _AccState(program=[])
 
     def run(self, state: _AccState, limit: int) -> int:
         """Run tokens until HALT, the end of the program (request) or ``limit`` steps."""
@@ -260,7 +270,10 @@ class IncDoubleLanguage(Language):
 
     def clone(self, state: _AccState) -> _AccState:
         """Copy."""
-        return _AccState(list(state.program), state.ip, state.acc, state.steps, state.out)
+        return _AccState(
+            program=list(state.program), ip=state.ip, acc=state.acc, steps=state.steps,
+            out=state.out,
+        )  # fmt: skip
 
     def steps(self, state: _AccState) -> int:
         """Steps executed."""

@@ -34,13 +34,22 @@ Deviations (see `rnnai.search.vm` for those of the machine): none in the search.
 in numba (`rnnai.search._kernels.run_until`) or in the plain-Python twin (`_twin.run_until`), in
 chunks of instructions; between chunks the whole state is a set of arrays that is checkpointed
 (only the used part of the undo stack) and resumed with an identical continuation.
+
+Examples:
+    Stage 1 of 1^n2^n with the paper's instructions and bias (about a second):
+
+    >>> from rnnai.search.oops import OOPS, OOPSConfig
+    >>> oops = OOPS(OOPSConfig(undo_capacity=20_000), "1n2n")
+    >>> result = oops.solve_stage(1)
+    >>> result.new_code, result.prefixes, result.time_steps
+    ('defnp 2toD', 362367, 478354)
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -79,7 +88,7 @@ ST_BUDGET, ST_SOLVED, ST_TCRASH = K.ST_BUDGET, K.ST_SOLVED, K.ST_TCRASH
 ENGINES = ("numba", "python")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OOPSConfig:
     """Settings of one OOPS machine.
 
@@ -113,7 +122,7 @@ class OOPSConfig:
             raise MachineError(f"chunk must be >= 1, got {self.chunk}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageResult:
     """What one stage (tasks 1..n of a suite) ended with.
 
@@ -146,7 +155,7 @@ class StageResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 @dataclass
@@ -173,10 +182,11 @@ class OOPS:
         suite: The first task suite (its tapes are initialised now).
 
     Example:
-        >>> oops = OOPS(OOPSConfig(), "1n2n")
-        >>> result = oops.solve_stage(1)  # doctest: +SKIP
-        >>> result.new_code  # doctest: +SKIP
-        'defnp 2toD'
+        >>> oops = OOPS(OOPSConfig(undo_capacity=20_000), "hanoi")
+        >>> oops.suite.name, oops.stage, oops.prefixes
+        ('hanoi', 0, 0)
+
+        (`solve_stage` as in the module's example.)
     """
 
     def __init__(self, config: OOPSConfig | None = None, suite: str | TaskSuite = "1n2n") -> None:

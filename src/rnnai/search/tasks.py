@@ -15,6 +15,13 @@ Each suite also sets the initial search pattern of every tape (Section 6.3): wei
 instruction ("maximum entropy"), then ``+nQ`` for a few boosted instructions (``c1 c2 dec by2
 boostq`` for 1^n2^n; ``c3 c4 c5 dec by2 boostq`` for Hanoi), so that each boosted instruction is
 about nQ + 1 = 74 times as likely as the others.
+
+Examples:
+    >>> from rnnai.search.tasks import HANOI, get_suite
+    >>> get_suite("1n2n").describe(2)
+    '1^n2^n n=2: write 1122 on Ds'
+    >>> HANOI.boosted
+    ('c3', 'c4', 'c5', 'dec', 'by2', 'boostq')
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from rnnai.search.vm import (
 __all__ = ["HANOI", "SUITES", "SYMMETRY", "TaskSuite", "get_suite"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskSuite:
     """A sequence of tasks n = 1..30 sharing the goal test and the initial search pattern.
 
@@ -111,9 +118,9 @@ class TaskSuite:
         return f"1^n2^n n={n}: write {'1' * n}{'2' * n} on Ds"
 
 
-SYMMETRY = TaskSuite("1n2n", KIND_SYMMETRY, ("c1", "c2", "dec", "by2", "boostq"))
+SYMMETRY = TaskSuite(name="1n2n", kind=KIND_SYMMETRY, boosted=("c1", "c2", "dec", "by2", "boostq"))
 """Context-free symmetry 1^n2^n (the paper's first suite)."""
-HANOI = TaskSuite("hanoi", KIND_HANOI, ("c3", "c4", "c5", "dec", "by2", "boostq"))
+HANOI = TaskSuite(name="hanoi", kind=KIND_HANOI, boosted=("c3", "c4", "c5", "dec", "by2", "boostq"))
 """Towers of Hanoi (the paper's second suite)."""
 SUITES: dict[str, TaskSuite] = {s.name: s for s in (SYMMETRY, HANOI)}
 

@@ -42,6 +42,14 @@ pointer instead of its content and therefore always halts (so ``setpat`` can onl
 0), ``down`` returns early when the outputs already start *at* ``base`` (not ``base + 1``), the
 success test of ``1^n2^n`` needs one more cell below the ``n`` ones on ``Ds``, and a halting
 instruction still finishes its other effects and the success test still runs after it.
+
+Examples:
+    >>> from rnnai.search.vm import InstructionSet
+    >>> iset = InstructionSet()
+    >>> iset.n_q, iset.encode("defnp 2toD")
+    (73, [71, 2])
+    >>> iset.decode([71, 2])
+    'defnp 2toD'
 """
 
 from __future__ import annotations
