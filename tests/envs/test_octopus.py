@@ -253,7 +253,7 @@ def test_bad_config_raises_a_clear_error() -> None:
     with pytest.raises(RnnaiError, match="n_compartments"):
         OctopusConfig(n_compartments=0)
     with pytest.raises(RnnaiError, match="render_mode"):
-        OctopusArmEnv(render_mode="human")
+        OctopusArmEnv(render_mode="ansi")
 
 
 def test_render_returns_an_rgb_image() -> None:

@@ -89,7 +89,18 @@ Deviations and choices, all deliberate (every constant is a field of `OctopusCon
 The physics are plain loops over arrays marked ``numba.extending.register_jitable``: called
 from Python they run as plain Python (the twins), and `rnnai.envs._octopus_kernels` compiles the
 same source with numba; `OctopusArmEnv` steps with the compiled kernel, and
-``tests/envs/test_octopus.py`` holds kernel and Python twin together.
+``tests/envs/test_octopus.py`` holds kernel and Python twin together. The physics are float64;
+the environment hands out float32 observations (as gymnasium's classic-control environments do).
+
+Examples:
+    >>> import numpy as np
+    >>> env = OctopusArmEnv()
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, obs.dtype, env.action_space.shape
+    ((82,), dtype('float32'), (32,))
+    >>> obs, reward, terminated, truncated, info = env.step(np.full(32, 0.5))
+    >>> reward, terminated, info["gap"] > 0
+    (-1.0, False, True)
 """
 
 from __future__ import annotations
@@ -103,6 +114,7 @@ import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
 
+from rnnai.envs._render import Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -132,7 +144,7 @@ N_PARAMS = 17
 """Length of the `physics_params` vector."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OctopusConfig:
     """Arm, physics and task constants (defaults: the competition's 10-compartment arm)."""
 
@@ -270,7 +282,7 @@ class OctopusConfig:
         return replace(self, **overrides)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OctopusGeometry:
     """Rest geometry of an arm, the arrays the kernels take.
 
@@ -314,7 +326,14 @@ def geometry(config: OctopusConfig) -> OctopusGeometry:
         share = 0.25 * config.arm_density * area[c]
         for k in (2 * c, 2 * c + 1, 2 * c + 2, 2 * c + 3):
             mass[k] += share
-    return OctopusGeometry(rest_long, w.copy(), diag, area, w.copy(), mass)
+    return OctopusGeometry(
+        rest_long=rest_long,
+        rest_trans=w.copy(),
+        rest_diag=diag,
+        rest_area=area,
+        depth=w.copy(),
+        mass=mass,
+    )
 
 
 def physics_params(config: OctopusConfig) -> np.ndarray:
@@ -503,7 +522,7 @@ def arm_forces(
         h = 0.25 * (depth[c] + depth[c + 1])
         _edge_drag(pos, vel, d0, d1, h, p, force)
         _edge_drag(pos, vel, v0, v1, h, p, force)
-    _edge_drag(pos, vel, 2 * n, 2 * n + 1, depth[n], p, force)  # the tip
+    _edge_drag(pos, vel, 2 * n, 2 * n + 1, float(depth[n]), p, force)  # the tip
     for k in range(2, 2 * n + 2):
         force[k, 1] += mass[k] * p[_G_NET]  # gravity and buoyancy
 
@@ -779,7 +798,7 @@ def draw_arm(
     ax.set_aspect("equal")
 
 
-_OBS_BOUND = float(np.finfo(np.float64).max)
+_OBS_BOUND = float(np.inf)
 
 
 class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -805,7 +824,7 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-F, F, (82,), float64)`` with F the largest float64 (unbounded in effect): the base
+    ``Box(-inf, inf, (82,), float32)`` (computed in float64, then rounded to float32): the base
     angle theta (rad) and angular velocity, then for each pair i = 1..10 along the arm the dorsal
     node's x, y, x', y' and the ventral node's x, y, x', y' (arm units, base at the origin, the
     arm initially along +x, dorsal side +y). ``info`` holds ``gap`` (distance from the food's
@@ -828,13 +847,20 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
     Termination: a free node lies within the food's radius. Truncation: after ``max_steps``
     (200) actions. Stepping a finished episode raises `RnnaiError`.
 
+    ## Rendering
+
+    ``render_mode="rgb_array"``: `render` returns a 256 x 256 picture of the arm and the food
+    (`draw_arm` on a matplotlib canvas); ``"human"`` shows it in a pygame window at 10 frames
+    per second.
+
     ## Version History
 
+    * v0 (revised): float32 observations (float64 physics unchanged); ``human`` rendering.
     * v0: initial version (Yekutieli-style compartments, linear muscles, area penalty, quadratic
       drag, semi-implicit Euler with dt = 0.01 and 10 steps per action).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "human"], "render_fps": 10}
 
     def __init__(
         self,
@@ -846,22 +872,22 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
 
         Args:
             config: The arm and task; ``OctopusConfig()`` when None.
-            render_mode: None or ``"rgb_array"``.
+            render_mode: None, ``"rgb_array"`` or ``"human"``.
             **overrides: `OctopusConfig` fields replacing those of ``config``.
 
         Raises:
             RnnaiError: On an unknown field, a bad value or an unknown render mode.
         """
-        if render_mode not in (None, "rgb_array"):
-            raise RnnaiError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        check_render_mode(render_mode, self.metadata["render_modes"], "OctopusArmEnv")
         self.render_mode = render_mode
+        self._window: Window | None = None
         self.config = (config if config is not None else OctopusConfig()).with_overrides(
             **overrides
         )
         c = self.config
         self.action_space = spaces.Box(0.0, 1.0, shape=(c.act_dim,), dtype=np.float64)
         self.observation_space = spaces.Box(
-            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float64
+            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float32
         )
         self._geom = geometry(c)
         self._params = physics_params(c)
@@ -906,6 +932,8 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
             self._food[:2] += self.np_random.uniform(-c.food_jitter, c.food_jitter, 2)
         self._steps = 0
         self._done = False
+        if self.render_mode == "human":
+            self.render()
         return self._observe(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -948,10 +976,13 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
         truncated = (not terminated) and self._steps >= c.max_steps
         self._done = terminated or truncated
         reward = c.touch_reward if terminated else c.step_reward
+        if self.render_mode == "human":
+            self.render()
         return self._observe(), float(reward), terminated, bool(truncated), self._info(gap)
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
-        """Draw the arm and the food; an (H, W, 3) uint8 image in ``rgb_array`` mode."""
+    def render(self) -> np.ndarray | None:
+        """Draw the arm and the food: an (H, W, 3) uint8 image (``rgb_array``), or show it
+        (``human``, returns None)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
             return None
@@ -968,12 +999,24 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
         draw_arm(ax, self._pos, self.food)
         ax.set_axis_off()
         canvas.draw()
-        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        frame = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        if self.render_mode == "human":
+            if self._window is None:
+                self._window = Window("OctopusArmEnv", self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the human-mode window, if any."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None
 
     def _observe(self) -> np.ndarray:
         out = np.empty(self.config.obs_dim)
         observe_into(self._pos, self._vel, self._base, out)
-        return out
+        return out.astype(np.float32)
 
     def _info(self, gap: float | None = None) -> dict[str, Any]:
         if gap is None:
