@@ -798,7 +798,7 @@ def draw_arm(
     ax.set_aspect("equal")
 
 
-_OBS_BOUND = float(np.inf)
+_OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
 class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -824,11 +824,11 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-inf, inf, (82,), float32)`` (computed in float64, then rounded to float32): the base
-    angle theta (rad) and angular velocity, then for each pair i = 1..10 along the arm the dorsal
-    node's x, y, x', y' and the ventral node's x, y, x', y' (arm units, base at the origin, the
-    arm initially along +x, dorsal side +y). ``info`` holds ``gap`` (distance from the food's
-    rim to the nearest node), ``food`` (x, y, radius) and ``steps``.
+    ``Box(-F, F, (82,), float32)``, F the largest float32 (computed in float64, then rounded to
+    float32): the base angle theta (rad) and angular velocity, then for each pair i = 1..10 along
+    the arm the dorsal node's x, y, x', y' and the ventral node's x, y, x', y' (arm units, base at
+    the origin, the arm initially along +x, dorsal side +y). ``info`` holds ``gap`` (distance from
+    the food's rim to the nearest node), ``food`` (x, y, radius) and ``steps``.
 
     ## Rewards
 

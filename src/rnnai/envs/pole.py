@@ -514,7 +514,7 @@ def draw_frame(state: np.ndarray, config: PoleConfig, width: int = 600) -> np.nd
     return canvas.frame()
 
 
-_OBS_BOUND = float(np.inf)
+_OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
 class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -542,8 +542,8 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-inf, inf, (d,), float32)``, the raw state scaled as ESP scales its inputs (computed
-    in float64, then rounded to float32):
+    ``Box(-F, F, (d,), float32)`` with F the largest float32 (unbounded in effect), the raw
+    state scaled as ESP scales its inputs (computed in float64, then rounded to float32):
 
     | Markov, two poles (d=6)   | scale    | non-Markov, two poles (d=3) |
     |---------------------------|----------|-----------------------------|
@@ -715,7 +715,7 @@ class PoleBalancingVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     Autoreset follows gymnasium's ``NEXT_STEP`` mode: the step after an episode ended resets it
     to the papers' start, ignores its action and returns its first observation with reward 0
     and both flags False. Spaces: ``Box(-1, 1, (N, 1), float64)`` actions,
-    ``Box(-inf, inf, (N, d), float32)`` observations.
+    ``Box(-F, F, (N, d), float32)`` observations.
     """
 
     metadata: dict[str, Any] = {

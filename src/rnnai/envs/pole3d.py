@@ -499,7 +499,7 @@ def draw_frame3d(state: np.ndarray, config: Pole3DConfig, size: int = 400) -> np
     return canvas.frame()
 
 
-_OBS_BOUND = float(np.inf)
+_OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
 class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -521,10 +521,10 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-inf, inf, (d,), float32)`` (computed in float64, then rounded to float32). Markov
-    (d = 4 + 4 N): (x/2.4, y/2.4, x'/10, y'/10) then per pole (theta_x, theta_y) / failure angle
-    and (theta_x', theta_y') / 5 (long pole) or / 16 (short pole). Non-Markov (d = 2 + 2 N):
-    positions and angles only. ``info["state"]`` holds the raw 16-value float64 state (module
+    ``Box(-F, F, (d,), float32)``, F the largest float32 (computed in float64, then rounded to
+    float32). Markov (d = 4 + 4 N): (x/2.4, y/2.4, x'/10, y'/10) then per pole (theta_x, theta_y) /
+    failure angle and (theta_x', theta_y') / 5 (long pole) or / 16 (short pole). Non-Markov (d = 2 +
+    2 N): positions and angles only. ``info["state"]`` holds the raw 16-value float64 state (module
     docstring); `observe3d` gives the float64 observation of it.
 
     ## Rewards
@@ -673,7 +673,7 @@ class Pole3DVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     and ``info["steps"]`` (N,) batched). Autoreset follows gymnasium's ``NEXT_STEP`` mode: the
     step after an episode ended resets it to the fixed start, ignores its action and returns its
     first observation with reward 0 and both flags False. Spaces: ``Box(-1, 1, (N, 2),
-    float64)`` actions, ``Box(-inf, inf, (N, d), float32)`` observations.
+    float64)`` actions, ``Box(-F, F, (N, d), float32)`` observations.
     """
 
     metadata: dict[str, Any] = {
