@@ -145,7 +145,10 @@ def test_vector_envs_refuse_bad_sizes_render_modes_and_stepping_before_reset(cls
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)
-def test_every_env_hands_out_float32_observations_and_passes_check_env(env_id: str) -> None:
+def test_every_env_hands_out_float32_observations_and_passes_check_env(
+    env_id: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")  # check_env also tries render_mode="human"
     env = gym.make(env_id, render_mode="rgb_array")
     assert env.observation_space.dtype == np.float32
     obs, _ = env.reset(seed=0)

@@ -106,7 +106,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 import gymnasium as gym
@@ -114,6 +114,7 @@ import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
 
+from rnnai.envs._config import with_overrides
 from rnnai.envs._render import Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
@@ -275,11 +276,7 @@ class OctopusConfig:
 
     def with_overrides(self, **overrides: Any) -> OctopusConfig:
         """Return a copy with some fields replaced; unknown names raise `RnnaiError`."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise RnnaiError(f"unknown OctopusConfig field(s) {unknown}; valid: {sorted(names)}")
-        return replace(self, **overrides)
+        return with_overrides(self, overrides)
 
 
 @dataclass(frozen=True, kw_only=True)

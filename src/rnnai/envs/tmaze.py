@@ -57,7 +57,7 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -67,6 +67,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from rnnai.envs._config import with_overrides
 from rnnai.envs._render import Canvas, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
@@ -150,11 +151,7 @@ class TMazeConfig:
 
     def with_overrides(self, **overrides: Any) -> TMazeConfig:
         """Return a copy with some fields replaced; unknown names raise `RnnaiError`."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise RnnaiError(f"unknown TMazeConfig field(s) {unknown}; valid: {sorted(names)}")
-        return replace(self, **overrides)
+        return with_overrides(self, overrides)
 
 
 def transition(
