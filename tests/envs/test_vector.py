@@ -15,6 +15,7 @@ from rnnai.envs import (
     OCTOPUS_ENV_IDS,
     POLE3D_ENV_IDS,
     TMAZE_ENV_IDS,
+    OctopusArmVectorEnv,
     Pole3DVectorEnv,
     PoleBalancingVectorEnv,
     TMazeVectorEnv,
@@ -22,7 +23,8 @@ from rnnai.envs import (
 from rnnai.runtime.errors import RnnaiError
 
 VECTOR_IDS = sorted(ENV_IDS) + sorted(POLE3D_ENV_IDS) + sorted(TMAZE_ENV_IDS)
-ALL_IDS = VECTOR_IDS + sorted(OCTOPUS_ENV_IDS)
+VECTOR_IDS += sorted(OCTOPUS_ENV_IDS)
+ALL_IDS = VECTOR_IDS
 
 
 def _actions(env_id: str, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -30,6 +32,10 @@ def _actions(env_id: str, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.choice(4, size=n, p=[0.15, 0.55, 0.15, 0.15]).astype(np.int64)
     if env_id in POLE3D_ENV_IDS:
         return rng.uniform(-1.0, 1.0, size=(n, 2))
+    if env_id in OCTOPUS_ENV_IDS:  # transverse muscles on: the arm lengthens towards the food
+        a = rng.uniform(0.0, 0.3, size=(n, 32))
+        a[:, 1:30:3] = 1.0
+        return a
     return rng.uniform(-1.0, 1.0, size=(n, 1))
 
 
@@ -40,6 +46,8 @@ def test_make_vec_matches_single_envs_step_for_step(env_id: str) -> None:
     n, seed, kwargs = 5, 11, {"max_steps": 40 if env_id == "rnnai/CartPoleWieland-v0" else 10}
     if env_id in TMAZE_ENV_IDS:
         kwargs = {"max_steps": 8, "corridor_length": 3}
+    if env_id in OCTOPUS_ENV_IDS:  # a near, jittered food: touches and truncations both happen
+        kwargs = {"max_steps": 12, "food_x": 10.6, "food_y": 0.0, "food_jitter": 0.8}
     vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
     singles = [gym.make(env_id, **kwargs) for _ in range(n)]
     obs, _ = vec.reset(seed=seed)
@@ -72,7 +80,9 @@ def test_make_vec_matches_single_envs_step_for_step(env_id: str) -> None:
 @pytest.mark.parametrize("env_id", VECTOR_IDS)
 def test_make_vec_builds_the_twin_with_batched_float32_spaces(env_id: str) -> None:
     vec = gym.make_vec(env_id, num_envs=3)  # the vector entry point is the default
-    assert isinstance(vec, PoleBalancingVectorEnv | Pole3DVectorEnv | TMazeVectorEnv)
+    assert isinstance(
+        vec, PoleBalancingVectorEnv | Pole3DVectorEnv | TMazeVectorEnv | OctopusArmVectorEnv
+    )
     assert isinstance(vec, VectorEnv) and vec.num_envs == 3
     assert vec.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     single = gym.make(env_id)
@@ -124,6 +134,8 @@ def test_tmaze_vector_seeds_each_maze_like_sync_vector_env() -> None:
         (lambda: Pole3DVectorEnv(2), np.zeros(2), r"shape \(2, 2\)"),
         (lambda: TMazeVectorEnv(2), np.array([1, 4]), "maze 1"),
         (lambda: TMazeVectorEnv(2), np.array([1.0, 1.0]), "integers"),
+        (lambda: OctopusArmVectorEnv(2), np.full((2, 32), 0.5) + [[0], [1]], "arm 1"),
+        (lambda: OctopusArmVectorEnv(2), np.zeros((2, 31)), r"shape \(2, 32\)"),
     ],
 )
 def test_vector_envs_refuse_bad_actions_naming_the_episode(make, bad, message) -> None:
@@ -133,7 +145,9 @@ def test_vector_envs_refuse_bad_actions_naming_the_episode(make, bad, message) -
         vec.step(bad)
 
 
-@pytest.mark.parametrize("cls", [PoleBalancingVectorEnv, Pole3DVectorEnv, TMazeVectorEnv])
+@pytest.mark.parametrize(
+    "cls", [PoleBalancingVectorEnv, Pole3DVectorEnv, TMazeVectorEnv, OctopusArmVectorEnv]
+)
 def test_vector_envs_refuse_bad_sizes_render_modes_and_stepping_before_reset(cls) -> None:
     with pytest.raises(RnnaiError, match="num_envs"):
         cls(0)

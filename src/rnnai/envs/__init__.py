@@ -41,10 +41,10 @@ Vision-based driving on gymnasium's ``CarRacing-v3`` (no id of ours): `PixelCarR
 `make_car_racing` (`rnnai.envs.car_racing`).
 
 Importing this package registers the ids (idempotently). Every env hands out float32
-observations (its physics run in float64). The pole, 3D pole and T-maze ids have a
-``vector_entry_point``: ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")``
-steps N episodes together on their numba twin (`PoleBalancingVectorEnv`, `Pole3DVectorEnv`,
-`TMazeVectorEnv`), with gymnasium's next-step autoreset. The pole, 3D pole, octopus and T-maze
+observations (its physics run in float64). Every id has a ``vector_entry_point``:
+``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` steps N episodes
+together on the numba kernels (`PoleBalancingVectorEnv`, `Pole3DVectorEnv`, `TMazeVectorEnv`,
+`OctopusArmVectorEnv`), with gymnasium's next-step autoreset. The pole, 3D pole, octopus and T-maze
 envs render with ``render_mode="rgb_array"`` (frames) or ``"human"`` (a pygame window).
 
 Examples:
@@ -77,7 +77,7 @@ from typing import Any
 import gymnasium as gym
 
 from rnnai.envs.car_racing import CarRacingConfig, PixelCarRacing, make_car_racing
-from rnnai.envs.octopus import OctopusArmEnv, OctopusConfig
+from rnnai.envs.octopus import OctopusArmEnv, OctopusArmVectorEnv, OctopusConfig
 from rnnai.envs.pole import (
     DOUBLE_POLE,
     DOUBLE_POLE_NONMARKOV,
@@ -109,6 +109,7 @@ __all__ = [
     "TMAZE_ENV_IDS",
     "CarRacingConfig",
     "OctopusArmEnv",
+    "OctopusArmVectorEnv",
     "OctopusConfig",
     "PixelCarRacing",
     "Pole3DConfig",
@@ -150,7 +151,7 @@ _ENTRY_POINTS: tuple[tuple[dict[str, dict[str, Any]], str, str | None], ...] = (
     (ENV_IDS, "rnnai.envs.pole:PoleBalancingEnv", "rnnai.envs.pole:PoleBalancingVectorEnv"),
     (TMAZE_ENV_IDS, "rnnai.envs.tmaze:TMazeEnv", "rnnai.envs.tmaze:TMazeVectorEnv"),
     (POLE3D_ENV_IDS, "rnnai.envs.pole3d:Pole3DEnv", "rnnai.envs.pole3d:Pole3DVectorEnv"),
-    (OCTOPUS_ENV_IDS, "rnnai.envs.octopus:OctopusArmEnv", None),
+    (OCTOPUS_ENV_IDS, "rnnai.envs.octopus:OctopusArmEnv", "rnnai.envs.octopus:OctopusArmVectorEnv"),
 )
 """(id table, entry point, vector entry point or None) for every family of ids."""
 

@@ -112,6 +112,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 from numba.extending import register_jitable
 
 from rnnai.envs._config import with_overrides
@@ -121,6 +124,7 @@ from rnnai.runtime.errors import RnnaiError
 __all__ = [
     "N_PARAMS",
     "OctopusArmEnv",
+    "OctopusArmVectorEnv",
     "OctopusConfig",
     "OctopusGeometry",
     "arm_energy",
@@ -811,6 +815,8 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
     arm to a piece of food. See the module docstring for the equations, units and deviations.
     Registered as ``rnnai/OctopusArm-v0``; any `OctopusConfig` field can be given to
     ``gym.make``, e.g. ``gym.make("rnnai/OctopusArm-v0", food_x=6.0, max_steps=300)``.
+    ``gym.make_vec("rnnai/OctopusArm-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+    gives `OctopusArmVectorEnv`, N arms on the compiled kernel.
 
     ## Action Space
 
@@ -852,7 +858,8 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Version History
 
-    * v0 (revised): float32 observations (float64 physics unchanged); ``human`` rendering.
+    * v0 (revised): float32 observations (float64 physics unchanged); ``human`` rendering; a
+      ``vector_entry_point`` (`OctopusArmVectorEnv`).
     * v0: initial version (Yekutieli-style compartments, linear muscles, area penalty, quadratic
       drag, semi-implicit Euler with dt = 0.01 and 10 steps per action).
     """
@@ -1019,3 +1026,186 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
         if gap is None:
             gap = closest_gap(self._pos, self._food[0], self._food[1], self._food[2])
         return {"gap": float(gap), "food": self.food, "steps": self._steps}
+
+
+class OctopusArmVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """N `OctopusArmEnv` arms stepped by one compiled kernel (`_octopus_kernels.advance_batch`).
+
+    What ``gym.make_vec("rnnai/OctopusArm-v0", num_envs=N, vectorization_mode=
+    "vector_entry_point")`` builds; step for step it gives what N `OctopusArmEnv` give. Arm i
+    has its own random generator for the food jitter, seeded as gymnasium's ``SyncVectorEnv``
+    seeds its copies (``reset(seed=s)``: arm i gets s + i; a list: one seed per arm).
+    Autoreset follows gymnasium's ``NEXT_STEP`` mode: the step after an episode ended restarts
+    it (straight arm, new food jitter), ignores its action and returns its first observation
+    with reward 0 and both flags False. ``info`` holds ``gap`` (N,), ``food`` (N, 3) and
+    ``steps`` (N,). Spaces: ``Box(0, 1, (N, 3n + 2), float64)`` actions,
+    ``Box(-F, F, (N, 2 + 8n), float32)`` observations (n compartments).
+    """
+
+    metadata: dict[str, Any] = {
+        "render_modes": [],
+        "render_fps": 10,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: OctopusConfig | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        """Build N arms of one configuration.
+
+        Args:
+            num_envs: N >= 1.
+            config: The arm and task; ``OctopusConfig()`` when None.
+            render_mode: Must be None (render single environments instead).
+            **overrides: `OctopusConfig` fields replacing those of ``config``.
+
+        Raises:
+            RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
+        """
+        check_render_mode(render_mode, [], "OctopusArmVectorEnv")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.render_mode = render_mode
+        self.num_envs = int(num_envs)
+        self.config = (config if config is not None else OctopusConfig()).with_overrides(
+            **overrides
+        )
+        c = self.config
+        self.single_action_space = spaces.Box(0.0, 1.0, shape=(c.act_dim,), dtype=np.float64)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = spaces.Box(
+            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float32
+        )
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        n = self.num_envs
+        self._geom = geometry(c)
+        self._params = physics_params(c)
+        pos, vel, base = initial_state(c)
+        self._pos = np.tile(pos, (n, 1, 1))  # (N, 2n + 2, 2)
+        self._vel = np.tile(vel, (n, 1, 1))
+        self._base = np.tile(base, (n, 1))  # (N, 2)
+        self._force = np.zeros_like(self._pos)
+        self._food = np.tile([c.food_x, c.food_y, c.food_radius], (n, 1))  # (N, 3)
+        self._gap = np.zeros(n)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._obs = np.zeros((n, c.obs_dim))
+        self._autoreset = np.zeros(n, dtype=np.bool_)
+        self._rngs: list[np.random.Generator] | None = None
+
+    def _restart(self, i: int) -> None:
+        """Arm i straight and at rest, the food (re)placed, the gap measured (as a reset)."""
+        c = self.config
+        pos, vel, base = initial_state(c)
+        self._pos[i], self._vel[i], self._base[i] = pos, vel, base
+        self._food[i] = (c.food_x, c.food_y, c.food_radius)
+        if c.food_jitter > 0:
+            assert self._rngs is not None
+            self._food[i, :2] += self._rngs[i].uniform(-c.food_jitter, c.food_jitter, 2)
+        self._gap[i] = closest_gap(self._pos[i], *self._food[i])
+        self._steps[i] = 0
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Restart every arm.
+
+        Args:
+            seed: None (keep the generators; fresh random ones the first time), an int s (arm i
+                gets s + i) or a list of N ints. Used only for the food jitter.
+            options: Unused (None or an empty dict).
+
+        Returns:
+            (N, 2 + 8n) float32 observations and ``info``.
+
+        Raises:
+            RnnaiError: On a seed list of the wrong length.
+        """
+        n = self.num_envs
+        if isinstance(seed, list | tuple):
+            if len(seed) != n:
+                raise RnnaiError(f"seed must be an int or a list of {n} ints, got {seed!r}")
+            seeds: list[int | None] = list(seed)
+        elif seed is None:
+            seeds = [None] * n
+        else:
+            seeds = [int(seed) + i for i in range(n)]
+        super().reset(seed=seeds[0])
+        if self._rngs is None or seed is not None:
+            self._rngs = [seeding.np_random(s)[0] for s in seeds]
+        for i in range(n):
+            self._restart(i)
+        self._autoreset[:] = False
+        return self._observe(), self._info()
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Hold every arm's activations for one action interval (restarting finished arms).
+
+        Args:
+            actions: (N, 3n + 2) activations in [0, 1] (ignored for arms being restarted).
+
+        Returns:
+            (observations (N, 2 + 8n) float32, rewards (N,) float64, terminated (N,) bool,
+            truncated (N,) bool, info).
+
+        Raises:
+            RnnaiError: Before `reset`, or on a wrong shape or a bad activation (naming the arm).
+        """
+        from rnnai.envs import _octopus_kernels as kernels
+
+        if self._rngs is None:
+            raise RnnaiError("call reset() before step()")
+        c, g, n = self.config, self._geom, self.num_envs
+        try:
+            a = np.ascontiguousarray(actions, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise RnnaiError(f"actions must be ({n}, {c.act_dim}) numbers in [0, 1]") from err
+        if a.shape != (n, c.act_dim):
+            raise RnnaiError(f"actions must have shape ({n}, {c.act_dim}), got shape {a.shape}")
+        running = ~self._autoreset
+        bad = running & ~np.all((a >= 0.0) & (a <= 1.0), axis=1)  # NaN compares False
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise RnnaiError(f"actions of arm {i} must be finite numbers in [0, 1]")
+        kernels.advance_batch(
+            self._pos,
+            self._vel,
+            self._base,
+            a,
+            running,
+            g.rest_long,
+            g.rest_trans,
+            g.rest_diag,
+            g.rest_area,
+            g.depth,
+            g.mass,
+            self._params,
+            c.dt,
+            c.substeps,
+            self._force,
+            self._food,
+            self._gap,
+        )
+        self._steps[running] += 1
+        terminated = running & (self._gap <= 0.0)
+        truncated = running & ~terminated & (self._steps >= c.max_steps)
+        rewards = np.where(terminated, c.touch_reward, c.step_reward)
+        rewards[~running] = 0.0
+        for k in np.flatnonzero(self._autoreset):
+            self._restart(int(k))
+        self._autoreset = terminated | truncated
+        return self._observe(), rewards, terminated, truncated, self._info()
+
+    def _observe(self) -> np.ndarray:
+        from rnnai.envs import _octopus_kernels as kernels
+
+        kernels.observe_batch(self._pos, self._vel, self._base, self._obs)
+        return self._obs.astype(np.float32)
+
+    def _info(self) -> dict[str, Any]:
+        return {"gap": self._gap.copy(), "food": self._food.copy(), "steps": self._steps.copy()}
