@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -24,8 +26,31 @@ from rnnai.runtime.errors import RnnaiError  # noqa: E402
 ACTIONS = np.random.default_rng(3).uniform([-1, 0.3, 0], [1, 1, 0.1], (12, 3)).astype(np.float32)
 
 
-def test_module_sets_a_headless_video_driver() -> None:
-    assert os.environ.get("SDL_VIDEODRIVER") is not None
+def test_importing_the_envs_sets_no_environment_variable() -> None:
+    code = (
+        "import os, gymnasium; before = dict(os.environ); import rnnai.envs.car_racing; "
+        "print(sorted(set(os.environ.items()) ^ set(before.items())))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER",)}
+    env.pop("PYGAME_HIDE_SUPPORT_PROMPT", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_car_racing_runs_without_a_video_driver_and_pygame_stays_quiet() -> None:
+    code = (
+        "import numpy as np; from rnnai.envs.car_racing import make_car_racing; "
+        "env = make_car_racing(); env.reset(); env.step(np.array([0, 1, 0], np.float32)); "
+        "print('ok')"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "DISPLAY")}
+    env.pop("PYGAME_HIDE_SUPPORT_PROMPT", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "ok\n"  # no pygame greeting
 
 
 def test_box_resample_rows_sum_to_one_and_columns_keep_mass() -> None:

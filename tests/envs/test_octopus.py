@@ -253,7 +253,7 @@ def test_bad_config_raises_a_clear_error() -> None:
     with pytest.raises(RnnaiError, match="n_compartments"):
         OctopusConfig(n_compartments=0)
     with pytest.raises(RnnaiError, match="render_mode"):
-        OctopusArmEnv(render_mode="human")
+        OctopusArmEnv(render_mode="ansi")
 
 
 def test_render_returns_an_rgb_image() -> None:
@@ -270,3 +270,35 @@ def test_other_arm_sizes_have_matching_spaces() -> None:
     assert obs.shape == (2 + 8 * 6,) and env.action_space.shape == (3 * 6 + 2,)
     obs, *_ = env.step(np.full(20, 0.5))
     assert np.all(np.isfinite(obs))
+
+
+def test_batched_kernels_equal_their_python_twins_and_the_single_kernel() -> None:
+    from rnnai.envs import _octopus_kernels as kernels
+    from rnnai.envs.octopus import geometry, initial_state, physics_params
+
+    c = OctopusConfig()
+    g, p = geometry(c), physics_params(c)
+    pos, vel, base = initial_state(c)
+    rng = np.random.default_rng(2)
+    act = rng.uniform(0, 1, (3, c.act_dim))
+    running = np.array([True, False, True])
+    food = np.tile([11.5, 2.0, 0.5], (3, 1))
+    geo = (g.rest_long, g.rest_trans, g.rest_diag, g.rest_area, g.depth, g.mass, p, c.dt, 3)
+    arrays = []
+    for fn in (kernels.advance_batch, kernels.advance_batch_py):
+        P, V, B = np.tile(pos, (3, 1, 1)), np.tile(vel, (3, 1, 1)), np.tile(base, (3, 1))
+        gap = np.full(3, -7.0)
+        fn(P, V, B, act, running, *geo, np.zeros_like(P), food, gap)
+        arrays.append((P, V, B, gap))
+    for x, y in zip(*arrays, strict=True):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
+    P, V, B, gap = arrays[0]
+    np.testing.assert_array_equal(P[1], pos)  # a finished arm stays frozen
+    assert gap[1] == -7.0
+    one_p, one_v, one_b = pos.copy(), vel.copy(), base.copy()
+    kernels.advance(one_p, one_v, one_b, act[0], *geo, np.zeros_like(pos))
+    np.testing.assert_array_equal(P[0], one_p)
+    out, out_py = np.zeros((3, c.obs_dim)), np.zeros((3, c.obs_dim))
+    kernels.observe_batch(P, V, B, out)
+    kernels.observe_batch_py(P, V, B, out_py)
+    np.testing.assert_array_equal(out, out_py)

@@ -234,3 +234,24 @@ def test_registered_ids_make_the_3d_envs() -> None:
     obs, _ = env.reset(seed=0)
     assert obs.shape == (6,)
     assert gym.make("rnnai/Pole3D-v0").unwrapped.config.n_poles == 1
+
+
+@pytest.mark.parametrize("markov", [True, False])
+def test_batched_observation_kernel_equals_its_twin_and_observe3d(markov: bool) -> None:
+    from rnnai.envs import _kernels
+
+    c = DOUBLE_POLE_3D.with_overrides(markov=markov)
+    rng = np.random.default_rng(4)
+    state = np.tile(pole3d.initial_state3d(c), (5, 1))
+    state[:, :4] = rng.uniform(-1, 1, (5, 4))
+    state[:, 4:7] += rng.uniform(-0.2, 0.2, (5, 3))
+    state[:, 7:10] = rng.uniform(-1, 1, (5, 3))
+    for row in state:
+        pole3d.renormalize3d(row, 2)
+    out, out_py = np.zeros((5, c.obs_dim)), np.zeros((5, c.obs_dim))
+    args = (c.n_poles, c.markov, c.arena_limit, c.failure_angle)
+    _kernels.observe_batch3d(state, *args, out)
+    _kernels.observe_batch3d_py(state, *args, out_py)
+    np.testing.assert_array_equal(out, out_py)
+    for i in range(5):
+        np.testing.assert_allclose(out[i], pole3d.observe3d(state[i], c), rtol=0, atol=1e-15)

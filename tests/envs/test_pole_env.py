@@ -146,7 +146,7 @@ def test_stepping_before_reset_raises() -> None:
         ({"initial_angle_deg": 40.0}, "failure angle"),
         ({"mu_c": -1.0}, "mu_c"),
         ({"poles": 2}, "unknown PoleConfig field"),
-        ({"render_mode": "human"}, "render"),
+        ({"render_mode": "ansi"}, "render_mode"),
     ],
 )
 def test_bad_configuration_raises(kwargs, message) -> None:

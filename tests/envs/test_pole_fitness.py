@@ -14,6 +14,7 @@ from rnnai.envs.pole import (
     DOUBLE_POLE_NONMARKOV,
     SINGLE_POLE,
     PoleBalancingEnv,
+    observe,
 )
 from rnnai.runtime.errors import RnnaiError
 
@@ -23,12 +24,17 @@ def _zero(obs: np.ndarray) -> float:
 
 
 def _env_trajectory(policy, config, max_steps: int, start=None) -> np.ndarray:
-    """Raw states after every balanced step, run through the gymnasium env."""
+    """Raw states after every balanced step, run through the gymnasium env.
+
+    The policy sees the float64 observation of the raw state, as in `rnnai.envs.fitness` (the
+    env's own observations are rounded to float32).
+    """
     env = PoleBalancingEnv(config, max_steps=max_steps)
-    obs, _ = env.reset(options=None if start is None else {"state": start})
+    _, info = env.reset(options=None if start is None else {"state": start})
     states = []
     while True:
-        obs, _, term, trunc, info = env.step(np.array([policy(obs)]))
+        obs = observe(info["state"], env.config)
+        _, _, term, trunc, info = env.step(np.array([policy(obs)]))
         if term:
             break
         states.append(info["state"])

@@ -126,7 +126,7 @@ def test_bad_actions_raise_a_clear_error(action) -> None:
         ({"max_steps": 0}, "max_steps"),
         ({"goal_reward": float("nan")}, "goal_reward"),
         ({"lenght": 3}, "unknown TMazeConfig field"),
-        ({"render_mode": "human"}, "render_mode"),
+        ({"render_mode": "rgb"}, "render_mode"),
     ],
 )
 def test_bad_config_is_refused_with_the_field_named(kwargs, match) -> None:

@@ -37,7 +37,37 @@ The octopus arm of the RL competitions (after Yekutieli et al. 2005: 10 compartm
 dorsal, ventral and transverse muscles; 82 observations, 32 actions), ``rnnai/OctopusArm-v0``,
 `rnnai.envs.octopus.OctopusArmEnv` (any `OctopusConfig` field can be passed, e.g. ``food_x=6.0``).
 
-Importing this package registers the ids (idempotently).
+Vision-based driving on gymnasium's ``CarRacing-v3`` (no id of ours): `PixelCarRacing`, built by
+`make_car_racing` (`rnnai.envs.car_racing`).
+
+Importing this package registers the ids (idempotently). Every env hands out float32
+observations (its physics run in float64). Every id has a ``vector_entry_point``:
+``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` steps N episodes
+together on the numba kernels (`PoleBalancingVectorEnv`, `Pole3DVectorEnv`, `TMazeVectorEnv`,
+`OctopusArmVectorEnv`), with gymnasium's next-step autoreset. The pole, 3D pole, octopus and T-maze
+envs render with ``render_mode="rgb_array"`` (frames) or ``"human"`` (a pygame window).
+
+Examples:
+    >>> import gymnasium as gym
+    >>> import numpy as np
+    >>> import rnnai.envs
+    >>> env = gym.make("rnnai/CartPoleWieland-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.dtype, obs.shape
+    (dtype('float32'), (4,))
+    >>> vec = gym.make_vec(
+    ...     "rnnai/DoublePole-v0", num_envs=8, vectorization_mode="vector_entry_point"
+    ... )
+    >>> obs, info = vec.reset(seed=0)
+    >>> obs.shape, info["state"].shape
+    ((8, 6), (8, 6))
+    >>> obs, rewards, terminated, truncated, info = vec.step(np.zeros((8, 1)))
+    >>> float(rewards.sum())
+    8.0
+    >>> maze = gym.make("rnnai/TMaze-v0", render_mode="rgb_array")
+    >>> _ = maze.reset(seed=0)
+    >>> maze.render().shape
+    (120, 440, 3)
 """
 
 from __future__ import annotations
@@ -46,11 +76,14 @@ from typing import Any
 
 import gymnasium as gym
 
+from rnnai.envs.car_racing import CarRacingConfig, PixelCarRacing, make_car_racing
+from rnnai.envs.octopus import OctopusArmEnv, OctopusArmVectorEnv, OctopusConfig
 from rnnai.envs.pole import (
     DOUBLE_POLE,
     DOUBLE_POLE_NONMARKOV,
     SINGLE_POLE,
     PoleBalancingEnv,
+    PoleBalancingVectorEnv,
     PoleConfig,
 )
 from rnnai.envs.pole3d import (
@@ -59,8 +92,9 @@ from rnnai.envs.pole3d import (
     SINGLE_POLE_3D,
     Pole3DConfig,
     Pole3DEnv,
+    Pole3DVectorEnv,
 )
-from rnnai.envs.tmaze import TMazeBatch, TMazeConfig, TMazeEnv
+from rnnai.envs.tmaze import TMazeBatch, TMazeConfig, TMazeEnv, TMazeVectorEnv
 
 __all__ = [
     "DOUBLE_POLE",
@@ -69,17 +103,26 @@ __all__ = [
     "DOUBLE_POLE_NONMARKOV",
     "ENV_IDS",
     "OCTOPUS_ENV_IDS",
-    "SINGLE_POLE",
-    "PoleBalancingEnv",
     "POLE3D_ENV_IDS",
-    "Pole3DConfig",
-    "Pole3DEnv",
-    "PoleConfig",
+    "SINGLE_POLE",
     "SINGLE_POLE_3D",
     "TMAZE_ENV_IDS",
+    "CarRacingConfig",
+    "OctopusArmEnv",
+    "OctopusArmVectorEnv",
+    "OctopusConfig",
+    "PixelCarRacing",
+    "Pole3DConfig",
+    "Pole3DEnv",
+    "Pole3DVectorEnv",
+    "PoleBalancingEnv",
+    "PoleBalancingVectorEnv",
+    "PoleConfig",
     "TMazeBatch",
     "TMazeConfig",
     "TMazeEnv",
+    "TMazeVectorEnv",
+    "make_car_racing",
     "register_envs",
 ]
 
@@ -104,26 +147,29 @@ POLE3D_ENV_IDS: dict[str, dict[str, Any]] = {
 OCTOPUS_ENV_IDS: dict[str, dict[str, Any]] = {"rnnai/OctopusArm-v0": {}}
 """Registered octopus-arm ids and the `OctopusConfig` fields each sets."""
 
-_ENTRY_POINTS: tuple[tuple[dict[str, dict[str, Any]], str], ...] = (
-    (ENV_IDS, "rnnai.envs.pole:PoleBalancingEnv"),
-    (TMAZE_ENV_IDS, "rnnai.envs.tmaze:TMazeEnv"),
-    (POLE3D_ENV_IDS, "rnnai.envs.pole3d:Pole3DEnv"),
-    (OCTOPUS_ENV_IDS, "rnnai.envs.octopus:OctopusArmEnv"),
+_ENTRY_POINTS: tuple[tuple[dict[str, dict[str, Any]], str, str | None], ...] = (
+    (ENV_IDS, "rnnai.envs.pole:PoleBalancingEnv", "rnnai.envs.pole:PoleBalancingVectorEnv"),
+    (TMAZE_ENV_IDS, "rnnai.envs.tmaze:TMazeEnv", "rnnai.envs.tmaze:TMazeVectorEnv"),
+    (POLE3D_ENV_IDS, "rnnai.envs.pole3d:Pole3DEnv", "rnnai.envs.pole3d:Pole3DVectorEnv"),
+    (OCTOPUS_ENV_IDS, "rnnai.envs.octopus:OctopusArmEnv", "rnnai.envs.octopus:OctopusArmVectorEnv"),
 )
+"""(id table, entry point, vector entry point or None) for every family of ids."""
 
 
 def register_envs() -> None:
     """Register every id of the tables above with gymnasium (idempotently).
 
-    Episodes are truncated by each config's ``max_steps``, not by a gymnasium TimeLimit.
+    Episodes are truncated by each config's ``max_steps``, not by a gymnasium TimeLimit. Ids
+    with a numba batch twin also get a ``vector_entry_point`` for ``gym.make_vec``.
     """
-    for table, entry_point in _ENTRY_POINTS:
+    for table, entry_point, vector_entry_point in _ENTRY_POINTS:
         for env_id, kwargs in table.items():
             if env_id in gym.registry:
                 continue
             gym.register(
                 id=env_id,
                 entry_point=entry_point,
+                vector_entry_point=vector_entry_point,
                 kwargs=dict(kwargs),
                 max_episode_steps=None,
                 disable_env_checker=False,

@@ -28,6 +28,8 @@ __all__ = [
     "first_bad_action",
     "first_bad_action_py",
     "observe_batch",
+    "observe_batch3d",
+    "observe_batch3d_py",
     "observe_batch_py",
     "step_batch",
     "step_batch3d",
@@ -473,3 +475,39 @@ def step_batch3d_py(
 
 
 _observe3d_into = njit(cache=True)(pole3d.observe3d_into)
+
+
+@njit(cache=True)
+def observe_batch3d(
+    state: np.ndarray,
+    n_poles: int,
+    markov: bool,
+    arena_limit: float,
+    failure_angle: float,
+    out: np.ndarray,
+) -> None:
+    """Scaled observations of P raw 3D states: row i is `pole3d.observe3d_into` of ``state[i]``.
+
+    Args:
+        state: (P, 16) raw states.
+        n_poles: 1 or 2.
+        markov: Whether rates are observed.
+        arena_limit: |x|, |y| bound in m.
+        failure_angle: Pole failure angle in rad.
+        out: (P, d) float64, written in place.
+    """
+    for i in range(state.shape[0]):
+        _observe3d_into(state[i], n_poles, markov, arena_limit, failure_angle, out[i])
+
+
+def observe_batch3d_py(
+    state: np.ndarray,
+    n_poles: int,
+    markov: bool,
+    arena_limit: float,
+    failure_angle: float,
+    out: np.ndarray,
+) -> None:
+    """Plain-Python twin of `observe_batch3d`."""
+    for i in range(state.shape[0]):
+        pole3d.observe3d_into(state[i], n_poles, markov, arena_limit, failure_angle, out[i])

@@ -6,6 +6,8 @@ has a twin (suffix ``_py``) that runs the same source in the interpreter, and
 ``tests/envs/test_octopus.py`` holds the two together.
 
 * `advance`: one action, ``substeps`` semi-implicit Euler steps, in place.
+* `advance_batch`, `observe_batch`: `advance` and the observation for P arms at once (rows of
+  (P, ...) arrays), behind `rnnai.envs.octopus.OctopusArmVectorEnv`.
 * `rollout_batch`: many episodes of fully recurrent sigmoid networks controlling the arm, one
   after the other (one core), returning the reaching fitness of each network. The network
   (Koutnik et al. 2010's octopus controller, one fully recurrent layer whose neurons are the
@@ -35,7 +37,11 @@ from rnnai.envs import octopus
 
 __all__ = [
     "advance",
+    "advance_batch",
+    "advance_batch_py",
     "advance_py",
+    "observe_batch",
+    "observe_batch_py",
     "reach_fitness",
     "rollout_batch",
     "rollout_batch_py",
@@ -140,6 +146,124 @@ def advance_py(
             dt,
             force,
         )
+
+
+@njit(cache=True)
+def advance_batch(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    base: np.ndarray,
+    act: np.ndarray,
+    running: np.ndarray,
+    rest_long: np.ndarray,
+    rest_trans: np.ndarray,
+    rest_diag: np.ndarray,
+    rest_area: np.ndarray,
+    depth: np.ndarray,
+    mass: np.ndarray,
+    p: np.ndarray,
+    dt: float,
+    substeps: int,
+    force: np.ndarray,
+    food: np.ndarray,
+    gap: np.ndarray,
+) -> None:
+    """`advance` every running arm i by one action and write its food gap, in place.
+
+    Args:
+        pos: (P, 2N + 2, 2) positions.
+        vel: (P, 2N + 2, 2) velocities.
+        base: (P, 2) base angles and angular velocities.
+        act: (P, 3N + 2) activations (validated by the caller).
+        running: (P,) bool; other rows are left untouched.
+        rest_long: Geometry, shared by all arms (`rnnai.envs.octopus.OctopusGeometry`).
+        rest_trans: Geometry.
+        rest_diag: Geometry.
+        rest_area: Geometry.
+        depth: Geometry.
+        mass: Geometry.
+        p: `rnnai.envs.octopus.physics_params`.
+        dt: Integration step.
+        substeps: Steps per action.
+        force: (P, 2N + 2, 2) scratch.
+        food: (P, 3) food x, y, radius per arm.
+        gap: (P,) written for running arms: `rnnai.envs.octopus.closest_gap`.
+    """
+    for i in range(pos.shape[0]):
+        if not running[i]:
+            continue
+        advance(
+            pos[i],
+            vel[i],
+            base[i],
+            act[i],
+            rest_long,
+            rest_trans,
+            rest_diag,
+            rest_area,
+            depth,
+            mass,
+            p,
+            dt,
+            substeps,
+            force[i],
+        )
+        gap[i] = _closest_gap(pos[i], food[i, 0], food[i, 1], food[i, 2])
+
+
+def advance_batch_py(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    base: np.ndarray,
+    act: np.ndarray,
+    running: np.ndarray,
+    rest_long: np.ndarray,
+    rest_trans: np.ndarray,
+    rest_diag: np.ndarray,
+    rest_area: np.ndarray,
+    depth: np.ndarray,
+    mass: np.ndarray,
+    p: np.ndarray,
+    dt: float,
+    substeps: int,
+    force: np.ndarray,
+    food: np.ndarray,
+    gap: np.ndarray,
+) -> None:
+    """Plain-Python twin of `advance_batch`."""
+    for i in range(pos.shape[0]):
+        if not running[i]:
+            continue
+        advance_py(
+            pos[i],
+            vel[i],
+            base[i],
+            act[i],
+            rest_long,
+            rest_trans,
+            rest_diag,
+            rest_area,
+            depth,
+            mass,
+            p,
+            dt,
+            substeps,
+            force[i],
+        )
+        gap[i] = octopus.closest_gap(pos[i], food[i, 0], food[i, 1], food[i, 2])
+
+
+@njit(cache=True)
+def observe_batch(pos: np.ndarray, vel: np.ndarray, base: np.ndarray, out: np.ndarray) -> None:
+    """Row i of ``out`` (P, 2 + 8N) is `rnnai.envs.octopus.observe_into` of arm i."""
+    for i in range(pos.shape[0]):
+        _observe_into(pos[i], vel[i], base[i], out[i])
+
+
+def observe_batch_py(pos: np.ndarray, vel: np.ndarray, base: np.ndarray, out: np.ndarray) -> None:
+    """Plain-Python twin of `observe_batch`."""
+    for i in range(pos.shape[0]):
+        octopus.observe_into(pos[i], vel[i], base[i], out[i])
 
 
 @register_jitable

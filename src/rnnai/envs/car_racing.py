@@ -11,8 +11,8 @@ O. Klimov 2016) is the stand-in: the controller sees only a 96x96 RGB top-down i
 car and must steer, accelerate and brake. This module does **not** re-implement anything of the
 simulator; it only
 
-* sets ``SDL_VIDEODRIVER=dummy`` (unless already set) before pygame is imported, so that the
-  environment runs headless;
+* builds CarRacing without a display: its ``None`` and ``rgb_array`` modes draw on off-screen
+  pygame surfaces, so no video driver is needed and none is set;
 * turns a frame into the controller's input (`preprocess`): ITU-R BT.601 luminance
   ``Y = 0.299 R + 0.587 G + 0.114 B`` scaled to [0, 1], optionally without the dashboard strip
   (the bottom 12 of 96 rows), then area-averaged ("box") resampling to ``size x size`` by the
@@ -47,25 +47,32 @@ Episode End: all tiles visited (``lap_complete_percent``), the car off the playf
 ``max_frames`` frames (truncation; CarRacing's own limit is 1000).
 
 Version History:
+    * v0 (revised): no environment variable is set at import (``SDL_VIDEODRIVER`` is not
+      needed off screen); `CarRacingConfig` is keyword-only.
     * v0: first version (wraps gymnasium 1.x ``CarRacing-v3``).
+
+Examples:
+    >>> import numpy as np
+    >>> frame = np.zeros((96, 96, 3), dtype=np.uint8)
+    >>> frame[:, :48] = 255  # left half white
+    >>> x = preprocess(frame, size=4)
+    >>> x.shape, x.dtype, x[0].round(3).tolist()
+    ((4, 4), dtype('float32'), [1.0, 1.0, 0.0, 0.0])
+    >>> box_resample_matrix(4, 2).tolist()
+    [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]]
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, SupportsFloat
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless pygame; must precede its import
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
 
-from dataclasses import dataclass  # noqa: E402
-from functools import lru_cache  # noqa: E402
-from typing import Any, SupportsFloat  # noqa: E402
-
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
-from gymnasium import spaces  # noqa: E402
-
-from rnnai.runtime.errors import RnnaiError  # noqa: E402
+from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
     "DASHBOARD_ROWS",
@@ -88,7 +95,7 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 """ITU-R BT.601 luminance weights of R, G, B."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CarRacingConfig:
     """How `PixelCarRacing` presents CarRacing to a controller."""
 
@@ -226,7 +233,7 @@ class PixelCarRacing(gym.Wrapper):
         return preprocess(raw, c.size, c.grayscale, c.crop_dashboard)
 
     def _info(self, info: dict[str, Any]) -> dict[str, Any]:
-        u = self.env.unwrapped
+        u: Any = self.env.unwrapped
         info = dict(info)
         info["position"] = car_position(self.env)
         info["tiles_visited"] = int(u.tile_visited_count)
@@ -276,8 +283,11 @@ class PixelCarRacing(gym.Wrapper):
         a = np.asarray(action, dtype=np.float32)
         if a.shape != (3,) or not np.isfinite(a).all():
             raise RnnaiError(f"action must be 3 finite numbers, got {np.asarray(action)!r}")
-        a = np.clip(a, self.action_space.low, self.action_space.high)
-        u = self.env.unwrapped
+        if self._raw is None:
+            raise RnnaiError("call reset() before step()")
+        box: Any = self.action_space
+        a = np.clip(a, box.low, box.high)
+        u: Any = self.env.unwrapped
         total = 0.0
         terminated = truncated = False
         info: dict[str, Any] = {}
@@ -340,7 +350,8 @@ def car_position(env: gym.Env) -> tuple[float, float]:
     Returns:
         (x, y) of the hull's centre.
     """
-    x, y = env.unwrapped.car.hull.position
+    u: Any = env.unwrapped
+    x, y = u.car.hull.position
     return float(x), float(y)
 
 
@@ -353,5 +364,6 @@ def track_centerline(env: gym.Env) -> np.ndarray:
     Returns:
         (N, 2) float64 (x, y) points in driving order.
     """
-    track = env.unwrapped.track  # list of (alpha, beta, x, y)
+    u: Any = env.unwrapped
+    track = u.track  # list of (alpha, beta, x, y)
     return np.array([(t[2], t[3]) for t in track], dtype=np.float64)

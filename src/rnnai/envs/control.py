@@ -5,6 +5,13 @@ continuous algebraic Riccati solver. With full state (the Markov tasks) it balan
 and the double pole for 100,000 steps and passes most of the 625 generalization starts, so it is
 both a sanity check of the simulator and a steady load for speed benchmarks. It is not one of the
 papers' learners.
+
+Examples:
+    >>> from rnnai.envs.fitness import balance_steps_batch
+    >>> from rnnai.envs.pole import DOUBLE_POLE
+    >>> policy = lqr_batch_policy(DOUBLE_POLE)
+    >>> balance_steps_batch(policy, DOUBLE_POLE, 2, max_steps=1000).tolist()
+    [1000, 1000]
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import numpy as np
 from scipy.linalg import solve_continuous_are
 
 from rnnai.envs.pole import PoleConfig, linearize, observation_indices, observation_scale
+from rnnai.runtime.errors import RnnaiError
 
 __all__ = ["lqr_batch_policy", "lqr_gain"]
 
@@ -37,10 +45,16 @@ def lqr_gain(config: PoleConfig) -> np.ndarray:
 def lqr_batch_policy(config: PoleConfig) -> Callable[[np.ndarray], np.ndarray]:
     """A batched policy (P, d) observations -> (P,) actions: unscale, F = -K z, clip to [-1, 1].
 
-    Needs the Markov observation (all velocities); raises ValueError otherwise.
+    Needs the Markov observation (all velocities).
+
+    Raises:
+        RnnaiError: If ``config.markov`` is False.
     """
     if not config.markov:
-        raise ValueError("lqr_batch_policy needs the Markov observation (config.markov=True)")
+        raise RnnaiError(
+            "lqr_batch_policy needs the Markov observation (markov=True), "
+            f"got markov={config.markov}"
+        )
     K = lqr_gain(config)
     idx = list(observation_indices(config.n_poles, config.markov))
     scale = observation_scale(config)[idx]

@@ -89,25 +89,42 @@ Deviations and choices, all deliberate (every constant is a field of `OctopusCon
 The physics are plain loops over arrays marked ``numba.extending.register_jitable``: called
 from Python they run as plain Python (the twins), and `rnnai.envs._octopus_kernels` compiles the
 same source with numba; `OctopusArmEnv` steps with the compiled kernel, and
-``tests/envs/test_octopus.py`` holds kernel and Python twin together.
+``tests/envs/test_octopus.py`` holds kernel and Python twin together. The physics are float64;
+the environment hands out float32 observations (as gymnasium's classic-control environments do).
+
+Examples:
+    >>> import numpy as np
+    >>> env = OctopusArmEnv()
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, obs.dtype, env.action_space.shape
+    ((82,), dtype('float32'), (32,))
+    >>> obs, reward, terminated, truncated, info = env.step(np.full(32, 0.5))
+    >>> reward, terminated, info["gap"] > 0
+    (-1.0, False, True)
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 from numba.extending import register_jitable
 
+from rnnai.envs._config import with_overrides
+from rnnai.envs._render import Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
     "N_PARAMS",
     "OctopusArmEnv",
+    "OctopusArmVectorEnv",
     "OctopusConfig",
     "OctopusGeometry",
     "arm_energy",
@@ -132,7 +149,7 @@ N_PARAMS = 17
 """Length of the `physics_params` vector."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OctopusConfig:
     """Arm, physics and task constants (defaults: the competition's 10-compartment arm)."""
 
@@ -263,14 +280,10 @@ class OctopusConfig:
 
     def with_overrides(self, **overrides: Any) -> OctopusConfig:
         """Return a copy with some fields replaced; unknown names raise `RnnaiError`."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise RnnaiError(f"unknown OctopusConfig field(s) {unknown}; valid: {sorted(names)}")
-        return replace(self, **overrides)
+        return with_overrides(self, overrides)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OctopusGeometry:
     """Rest geometry of an arm, the arrays the kernels take.
 
@@ -314,7 +327,14 @@ def geometry(config: OctopusConfig) -> OctopusGeometry:
         share = 0.25 * config.arm_density * area[c]
         for k in (2 * c, 2 * c + 1, 2 * c + 2, 2 * c + 3):
             mass[k] += share
-    return OctopusGeometry(rest_long, w.copy(), diag, area, w.copy(), mass)
+    return OctopusGeometry(
+        rest_long=rest_long,
+        rest_trans=w.copy(),
+        rest_diag=diag,
+        rest_area=area,
+        depth=w.copy(),
+        mass=mass,
+    )
 
 
 def physics_params(config: OctopusConfig) -> np.ndarray:
@@ -503,7 +523,7 @@ def arm_forces(
         h = 0.25 * (depth[c] + depth[c + 1])
         _edge_drag(pos, vel, d0, d1, h, p, force)
         _edge_drag(pos, vel, v0, v1, h, p, force)
-    _edge_drag(pos, vel, 2 * n, 2 * n + 1, depth[n], p, force)  # the tip
+    _edge_drag(pos, vel, 2 * n, 2 * n + 1, float(depth[n]), p, force)  # the tip
     for k in range(2, 2 * n + 2):
         force[k, 1] += mass[k] * p[_G_NET]  # gravity and buoyancy
 
@@ -779,7 +799,7 @@ def draw_arm(
     ax.set_aspect("equal")
 
 
-_OBS_BOUND = float(np.finfo(np.float64).max)
+_OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
 class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -795,6 +815,8 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
     arm to a piece of food. See the module docstring for the equations, units and deviations.
     Registered as ``rnnai/OctopusArm-v0``; any `OctopusConfig` field can be given to
     ``gym.make``, e.g. ``gym.make("rnnai/OctopusArm-v0", food_x=6.0, max_steps=300)``.
+    ``gym.make_vec("rnnai/OctopusArm-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+    gives `OctopusArmVectorEnv`, N arms on the compiled kernel.
 
     ## Action Space
 
@@ -805,11 +827,11 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-F, F, (82,), float64)`` with F the largest float64 (unbounded in effect): the base
-    angle theta (rad) and angular velocity, then for each pair i = 1..10 along the arm the dorsal
-    node's x, y, x', y' and the ventral node's x, y, x', y' (arm units, base at the origin, the
-    arm initially along +x, dorsal side +y). ``info`` holds ``gap`` (distance from the food's
-    rim to the nearest node), ``food`` (x, y, radius) and ``steps``.
+    ``Box(-F, F, (82,), float32)``, F the largest float32 (computed in float64, then rounded to
+    float32): the base angle theta (rad) and angular velocity, then for each pair i = 1..10 along
+    the arm the dorsal node's x, y, x', y' and the ventral node's x, y, x', y' (arm units, base at
+    the origin, the arm initially along +x, dorsal side +y). ``info`` holds ``gap`` (distance from
+    the food's rim to the nearest node), ``food`` (x, y, radius) and ``steps``.
 
     ## Rewards
 
@@ -828,13 +850,21 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
     Termination: a free node lies within the food's radius. Truncation: after ``max_steps``
     (200) actions. Stepping a finished episode raises `RnnaiError`.
 
+    ## Rendering
+
+    ``render_mode="rgb_array"``: `render` returns a 256 x 256 picture of the arm and the food
+    (`draw_arm` on a matplotlib canvas); ``"human"`` shows it in a pygame window at 10 frames
+    per second.
+
     ## Version History
 
+    * v0 (revised): float32 observations (float64 physics unchanged); ``human`` rendering; a
+      ``vector_entry_point`` (`OctopusArmVectorEnv`).
     * v0: initial version (Yekutieli-style compartments, linear muscles, area penalty, quadratic
       drag, semi-implicit Euler with dt = 0.01 and 10 steps per action).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "human"], "render_fps": 10}
 
     def __init__(
         self,
@@ -846,22 +876,22 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
 
         Args:
             config: The arm and task; ``OctopusConfig()`` when None.
-            render_mode: None or ``"rgb_array"``.
+            render_mode: None, ``"rgb_array"`` or ``"human"``.
             **overrides: `OctopusConfig` fields replacing those of ``config``.
 
         Raises:
             RnnaiError: On an unknown field, a bad value or an unknown render mode.
         """
-        if render_mode not in (None, "rgb_array"):
-            raise RnnaiError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        check_render_mode(render_mode, self.metadata["render_modes"], "OctopusArmEnv")
         self.render_mode = render_mode
+        self._window: Window | None = None
         self.config = (config if config is not None else OctopusConfig()).with_overrides(
             **overrides
         )
         c = self.config
         self.action_space = spaces.Box(0.0, 1.0, shape=(c.act_dim,), dtype=np.float64)
         self.observation_space = spaces.Box(
-            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float64
+            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float32
         )
         self._geom = geometry(c)
         self._params = physics_params(c)
@@ -906,6 +936,8 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
             self._food[:2] += self.np_random.uniform(-c.food_jitter, c.food_jitter, 2)
         self._steps = 0
         self._done = False
+        if self.render_mode == "human":
+            self.render()
         return self._observe(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -948,10 +980,13 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
         truncated = (not terminated) and self._steps >= c.max_steps
         self._done = terminated or truncated
         reward = c.touch_reward if terminated else c.step_reward
+        if self.render_mode == "human":
+            self.render()
         return self._observe(), float(reward), terminated, bool(truncated), self._info(gap)
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
-        """Draw the arm and the food; an (H, W, 3) uint8 image in ``rgb_array`` mode."""
+    def render(self) -> np.ndarray | None:
+        """Draw the arm and the food: an (H, W, 3) uint8 image (``rgb_array``), or show it
+        (``human``, returns None)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
             return None
@@ -968,14 +1003,209 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
         draw_arm(ax, self._pos, self.food)
         ax.set_axis_off()
         canvas.draw()
-        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        frame = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        if self.render_mode == "human":
+            if self._window is None:
+                self._window = Window("OctopusArmEnv", self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the human-mode window, if any."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None
 
     def _observe(self) -> np.ndarray:
         out = np.empty(self.config.obs_dim)
         observe_into(self._pos, self._vel, self._base, out)
-        return out
+        return out.astype(np.float32)
 
     def _info(self, gap: float | None = None) -> dict[str, Any]:
         if gap is None:
             gap = closest_gap(self._pos, self._food[0], self._food[1], self._food[2])
         return {"gap": float(gap), "food": self.food, "steps": self._steps}
+
+
+class OctopusArmVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """N `OctopusArmEnv` arms stepped by one compiled kernel (`_octopus_kernels.advance_batch`).
+
+    What ``gym.make_vec("rnnai/OctopusArm-v0", num_envs=N, vectorization_mode=
+    "vector_entry_point")`` builds; step for step it gives what N `OctopusArmEnv` give. Arm i
+    has its own random generator for the food jitter, seeded as gymnasium's ``SyncVectorEnv``
+    seeds its copies (``reset(seed=s)``: arm i gets s + i; a list: one seed per arm).
+    Autoreset follows gymnasium's ``NEXT_STEP`` mode: the step after an episode ended restarts
+    it (straight arm, new food jitter), ignores its action and returns its first observation
+    with reward 0 and both flags False. ``info`` holds ``gap`` (N,), ``food`` (N, 3) and
+    ``steps`` (N,). Spaces: ``Box(0, 1, (N, 3n + 2), float64)`` actions,
+    ``Box(-F, F, (N, 2 + 8n), float32)`` observations (n compartments).
+    """
+
+    metadata: dict[str, Any] = {
+        "render_modes": [],
+        "render_fps": 10,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: OctopusConfig | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        """Build N arms of one configuration.
+
+        Args:
+            num_envs: N >= 1.
+            config: The arm and task; ``OctopusConfig()`` when None.
+            render_mode: Must be None (render single environments instead).
+            **overrides: `OctopusConfig` fields replacing those of ``config``.
+
+        Raises:
+            RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
+        """
+        check_render_mode(render_mode, [], "OctopusArmVectorEnv")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.render_mode = render_mode
+        self.num_envs = int(num_envs)
+        self.config = (config if config is not None else OctopusConfig()).with_overrides(
+            **overrides
+        )
+        c = self.config
+        self.single_action_space = spaces.Box(0.0, 1.0, shape=(c.act_dim,), dtype=np.float64)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = spaces.Box(
+            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float32
+        )
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        n = self.num_envs
+        self._geom = geometry(c)
+        self._params = physics_params(c)
+        pos, vel, base = initial_state(c)
+        self._pos = np.tile(pos, (n, 1, 1))  # (N, 2n + 2, 2)
+        self._vel = np.tile(vel, (n, 1, 1))
+        self._base = np.tile(base, (n, 1))  # (N, 2)
+        self._force = np.zeros_like(self._pos)
+        self._food = np.tile([c.food_x, c.food_y, c.food_radius], (n, 1))  # (N, 3)
+        self._gap = np.zeros(n)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._obs = np.zeros((n, c.obs_dim))
+        self._autoreset = np.zeros(n, dtype=np.bool_)
+        self._rngs: list[np.random.Generator] | None = None
+
+    def _restart(self, i: int) -> None:
+        """Arm i straight and at rest, the food (re)placed, the gap measured (as a reset)."""
+        c = self.config
+        pos, vel, base = initial_state(c)
+        self._pos[i], self._vel[i], self._base[i] = pos, vel, base
+        self._food[i] = (c.food_x, c.food_y, c.food_radius)
+        if c.food_jitter > 0:
+            assert self._rngs is not None
+            self._food[i, :2] += self._rngs[i].uniform(-c.food_jitter, c.food_jitter, 2)
+        self._gap[i] = closest_gap(self._pos[i], *self._food[i])
+        self._steps[i] = 0
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Restart every arm.
+
+        Args:
+            seed: None (keep the generators; fresh random ones the first time), an int s (arm i
+                gets s + i) or a list of N ints. Used only for the food jitter.
+            options: Unused (None or an empty dict).
+
+        Returns:
+            (N, 2 + 8n) float32 observations and ``info``.
+
+        Raises:
+            RnnaiError: On a seed list of the wrong length.
+        """
+        n = self.num_envs
+        if isinstance(seed, list | tuple):
+            if len(seed) != n:
+                raise RnnaiError(f"seed must be an int or a list of {n} ints, got {seed!r}")
+            seeds: list[int | None] = list(seed)
+        elif seed is None:
+            seeds = [None] * n
+        else:
+            seeds = [int(seed) + i for i in range(n)]
+        super().reset(seed=seeds[0])
+        if self._rngs is None or seed is not None:
+            self._rngs = [seeding.np_random(s)[0] for s in seeds]
+        for i in range(n):
+            self._restart(i)
+        self._autoreset[:] = False
+        return self._observe(), self._info()
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Hold every arm's activations for one action interval (restarting finished arms).
+
+        Args:
+            actions: (N, 3n + 2) activations in [0, 1] (ignored for arms being restarted).
+
+        Returns:
+            (observations (N, 2 + 8n) float32, rewards (N,) float64, terminated (N,) bool,
+            truncated (N,) bool, info).
+
+        Raises:
+            RnnaiError: Before `reset`, or on a wrong shape or a bad activation (naming the arm).
+        """
+        from rnnai.envs import _octopus_kernels as kernels
+
+        if self._rngs is None:
+            raise RnnaiError("call reset() before step()")
+        c, g, n = self.config, self._geom, self.num_envs
+        try:
+            a = np.ascontiguousarray(actions, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise RnnaiError(f"actions must be ({n}, {c.act_dim}) numbers in [0, 1]") from err
+        if a.shape != (n, c.act_dim):
+            raise RnnaiError(f"actions must have shape ({n}, {c.act_dim}), got shape {a.shape}")
+        running = ~self._autoreset
+        bad = running & ~np.all((a >= 0.0) & (a <= 1.0), axis=1)  # NaN compares False
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise RnnaiError(f"actions of arm {i} must be finite numbers in [0, 1]")
+        kernels.advance_batch(
+            self._pos,
+            self._vel,
+            self._base,
+            a,
+            running,
+            g.rest_long,
+            g.rest_trans,
+            g.rest_diag,
+            g.rest_area,
+            g.depth,
+            g.mass,
+            self._params,
+            c.dt,
+            c.substeps,
+            self._force,
+            self._food,
+            self._gap,
+        )
+        self._steps[running] += 1
+        terminated = running & (self._gap <= 0.0)
+        truncated = running & ~terminated & (self._steps >= c.max_steps)
+        rewards = np.where(terminated, c.touch_reward, c.step_reward)
+        rewards[~running] = 0.0
+        for k in np.flatnonzero(self._autoreset):
+            self._restart(int(k))
+        self._autoreset = terminated | truncated
+        return self._observe(), rewards, terminated, truncated, self._info()
+
+    def _observe(self) -> np.ndarray:
+        from rnnai.envs import _octopus_kernels as kernels
+
+        kernels.observe_batch(self._pos, self._vel, self._base, self._obs)
+        return self._obs.astype(np.float32)
+
+    def _info(self) -> dict[str, Any]:
+        return {"gap": self._gap.copy(), "food": self._food.copy(), "steps": self._steps.copy()}

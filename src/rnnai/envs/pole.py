@@ -31,7 +31,7 @@ energy and momentum conservation and the small-angle linearization.
 Integration: classical fourth-order Runge-Kutta with step tau = 0.01 s, two steps per action
 (one action every 0.02 s). The force is held constant over the action.
 
-Constants (PAPERS.md): M = 1 kg, long pole m_1 = 0.1 kg, l_1 = 0.5 m; short pole m_2 = 0.01 kg,
+Constants (docs/PAPERS.md): M = 1 kg, long pole m_1 = 0.1 kg, l_1 = 0.5 m; short pole m_2 = 0.01 kg,
 l_2 = 0.05 m; mu_c = 5e-4 (cart on track), mu_p = 2e-6 (pole hinges); |F| <= 10 N. Failure when
 |x| > 2.4 m or any pole leans beyond 36 degrees (two poles) / 12 degrees (one pole), checked after
 every action. The long pole starts at 4 degrees (1 degree in some CMA-ES runs), everything else
@@ -52,6 +52,29 @@ Deviations and choices, all deliberate:
   ``PoleConfig(min_force=10 / 256)``, off by default.
 - "Steps balanced" counts the actions after which the system is still inside the bounds (the ESP
   code counts the failing step too, one more).
+
+The state and the physics are float64; the environments hand out float32 observations (as
+gymnasium's classic-control environments do), while the numba twin in `rnnai.envs._kernels`
+and the fitness functions of `rnnai.envs.fitness` keep float64 throughout.
+`PoleBalancingVectorEnv` steps many episodes at once on that twin; it is what
+``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` returns.
+
+Examples:
+    >>> import numpy as np
+    >>> env = PoleBalancingEnv(SINGLE_POLE)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.dtype, obs.shape
+    (dtype('float32'), (4,))
+    >>> obs, reward, terminated, truncated, info = env.step(np.array([0.5]))
+    >>> reward, terminated, info["steps"]
+    (1.0, False, 1)
+    >>> vec = PoleBalancingVectorEnv(3, SINGLE_POLE)
+    >>> obs, _ = vec.reset(seed=0)
+    >>> obs.shape
+    (3, 4)
+    >>> obs, rewards, terminated, truncated, _ = vec.step(np.zeros((3, 1)))
+    >>> rewards.tolist()
+    [1.0, 1.0, 1.0]
 """
 
 from __future__ import annotations
@@ -63,8 +86,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
+from rnnai.envs._render import Canvas, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -73,11 +99,13 @@ __all__ = [
     "SINGLE_POLE",
     "STATE_NAMES",
     "PoleBalancingEnv",
+    "PoleBalancingVectorEnv",
     "PoleConfig",
     "action_to_force",
     "advance",
     "check_action",
     "derivatives",
+    "draw_frame",
     "initial_state",
     "is_failure",
     "linearize",
@@ -92,7 +120,7 @@ STATE_NAMES: tuple[str, ...] = ("x", "x_dot", "theta1", "theta1_dot", "theta2", 
 """Layout of the raw state vector (SI units, radians). A single-pole state keeps theta2 = 0."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoleConfig:
     """Physics and task constants of the Wieland cart-pole (defaults: the Markov double pole)."""
 
@@ -434,7 +462,59 @@ def check_action(action: Any) -> float:
     return value
 
 
-_OBS_BOUND = float(np.finfo(np.float64).max)  # unbounded in effect, as CartPole-v1's velocities
+def _start_state(config: PoleConfig, given: Any) -> np.ndarray:
+    """The raw 6-state of ``reset(options={"state": given})`` (4 values for one pole allowed)."""
+    state = initial_state(config)
+    g = np.asarray(given, dtype=np.float64).reshape(-1)
+    if g.shape[0] not in (4, 6) or not np.all(np.isfinite(g)):
+        raise RnnaiError(f"options['state'] must hold 4 or 6 finite values, got {given!r}")
+    if config.n_poles == 2 and g.shape[0] != 6:
+        raise RnnaiError("options['state'] needs 6 values for two poles")
+    state[: g.shape[0]] = g
+    if config.n_poles == 1:
+        state[4:] = 0.0
+    return state
+
+
+_CART_PX = (50, 30)  # cart width and height in pixels
+_POLE_COLORS = ((202, 152, 101), (129, 132, 203))  # long pole, short pole
+
+
+def draw_frame(state: np.ndarray, config: PoleConfig, width: int = 600) -> np.ndarray:
+    """A side view of the cart and its poles as an (H, W, 3) uint8 picture (H = 2 W / 3).
+
+    The track spans the picture's width with the failure limits marked; pole lengths are to
+    scale (the short pole is a tenth of the long one).
+
+    Args:
+        state: Raw state (x, x', theta1, theta1', theta2, theta2').
+        config: The system (track limit, pole lengths, number of poles).
+        width: Picture width in pixels.
+
+    Returns:
+        The picture.
+    """
+    height = 2 * width // 3
+    canvas = Canvas(width, height)
+    scale = width / (2.2 * config.track_limit)
+    view = canvas.view(scale, (width / 2, 0.75 * height))
+    lim = config.track_limit
+    view.line((-1.1 * lim, 0.0), (1.1 * lim, 0.0), (0, 0, 0))
+    for side in (-lim, lim):
+        view.line((side, -0.1), (side, 0.1), (200, 0, 0), 2)
+    x = float(state[0])
+    view.rect((x, 0.0), _CART_PX, (40, 40, 40))
+    top = _CART_PX[1] / (2 * scale)  # the hinges sit on the cart's top edge
+    lengths = (config.half_length_1, config.half_length_2)
+    for i in reversed(range(config.n_poles)):
+        theta = float(state[2 + 2 * i])
+        tip = (x + 2 * lengths[i] * math.sin(theta), top + 2 * lengths[i] * math.cos(theta))
+        view.line((x, top), tip, _POLE_COLORS[i], 8 - 3 * i)
+    view.circle((x, top), 3 / scale, (0, 0, 0))
+    return canvas.frame()
+
+
+_OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
 class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -452,6 +532,8 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
     ``rnnai/CartPoleWieland-v0`` (one pole), ``rnnai/DoublePole-v0`` and
     ``rnnai/DoublePoleNonMarkov-v0``; any `PoleConfig` field can be given to ``gym.make``,
     e.g. ``gym.make("rnnai/DoublePole-v0", markov=False, initial_angle_deg=1.0)``.
+    ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` gives
+    `PoleBalancingVectorEnv`, N episodes on the numba twin.
 
     ## Action Space
 
@@ -460,8 +542,8 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-F, F, (d,), float64)`` with F the largest float64 (unbounded in effect), the raw
-    state scaled as ESP scales its inputs:
+    ``Box(-F, F, (d,), float32)`` with F the largest float32 (unbounded in effect), the raw
+    state scaled as ESP scales its inputs (computed in float64, then rounded to float32):
 
     | Markov, two poles (d=6)   | scale    | non-Markov, two poles (d=3) |
     |---------------------------|----------|-----------------------------|
@@ -473,7 +555,8 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
     | theta2' (rad/s)           | / 16     |                             |
 
     One pole: (x, x', theta1, theta1') (d=4) or (x, theta1) (d=2), angles divided by 12 deg.
-    ``info["state"]`` holds the raw state (x, x', theta1, theta1', theta2, theta2') in SI units.
+    ``info["state"]`` holds the raw float64 state (x, x', theta1, theta1', theta2, theta2') in
+    SI units; `observe` gives the float64 observation of it.
 
     ## Rewards
 
@@ -493,12 +576,19 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
     Truncation: after ``max_steps`` steps (default 100,000, the papers' success criterion).
     Stepping a finished episode raises `RnnaiError`.
 
+    ## Rendering
+
+    ``render_mode="rgb_array"``: `render` returns a 400 x 600 side view (`draw_frame`);
+    ``"human"`` shows it in a pygame window at 50 frames per second.
+
     ## Version History
 
+    * v0 (revised): float32 observations (float64 physics unchanged); ``rgb_array`` and
+      ``human`` rendering; a ``vector_entry_point`` (`PoleBalancingVectorEnv`).
     * v0: initial version (Wieland physics with friction, RK4, ESP observation scaling).
     """
 
-    metadata: dict[str, Any] = {"render_modes": [], "render_fps": 50}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "human"], "render_fps": 50}
 
     def __init__(
         self, config: PoleConfig | None = None, render_mode: str | None = None, **overrides: Any
@@ -507,23 +597,23 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
 
         Args:
             config: The system and task; `DOUBLE_POLE` when None.
-            render_mode: Must be None (no rendering).
+            render_mode: None, ``"rgb_array"`` or ``"human"``.
             **overrides: `PoleConfig` fields replacing those of ``config``.
 
         Raises:
-            RnnaiError: On an unknown field, a bad value or a render mode.
+            RnnaiError: On an unknown field, a bad value or an unknown render mode.
         """
-        if render_mode is not None:
-            raise RnnaiError(f"PoleBalancingEnv does not render; got render_mode={render_mode!r}")
+        check_render_mode(render_mode, self.metadata["render_modes"], "PoleBalancingEnv")
         self.render_mode = render_mode
         self.config = (config if config is not None else DOUBLE_POLE).with_overrides(**overrides)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float64)
         self.observation_space = spaces.Box(
-            -_OBS_BOUND, _OBS_BOUND, shape=(self.config.obs_dim,), dtype=np.float64
+            -_OBS_BOUND, _OBS_BOUND, shape=(self.config.obs_dim,), dtype=np.float32
         )
         self._state = initial_state(self.config)
         self._steps = 0
         self._done = True
+        self._window: Window | None = None
 
     @property
     def state(self) -> np.ndarray:
@@ -545,20 +635,13 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
         super().reset(seed=seed)
         state = initial_state(self.config)
         if options and options.get("state") is not None:
-            given = np.asarray(options["state"], dtype=np.float64).reshape(-1)
-            if given.shape[0] not in (4, 6) or not np.all(np.isfinite(given)):
-                raise RnnaiError(
-                    f"options['state'] must hold 4 or 6 finite values, got {options['state']!r}"
-                )
-            if self.config.n_poles == 2 and given.shape[0] != 6:
-                raise RnnaiError("options['state'] needs 6 values for two poles")
-            state[: given.shape[0]] = given
-            if self.config.n_poles == 1:
-                state[4:] = 0.0
+            state = _start_state(self.config, options["state"])
         self._state = state
         self._steps = 0
         self._done = False
-        return observe(self._state, self.config), self._info()
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply one action (0.02 s) and report failure or truncation.
@@ -586,7 +669,196 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
             reward = 1.0
         truncated = (not terminated) and self._steps >= c.max_steps
         self._done = terminated or truncated
-        return observe(s, c), reward, bool(terminated), bool(truncated), self._info()
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), reward, bool(terminated), bool(truncated), self._info()
+
+    def render(self) -> np.ndarray | None:
+        """The side view as (H, W, 3) uint8 (``rgb_array``), or show it (``human``)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
+            return None
+        frame = draw_frame(self._state, self.config)
+        if self.render_mode == "human":
+            if self._window is None:
+                self._window = Window("PoleBalancingEnv", self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the human-mode window, if any."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+    def _observe(self) -> np.ndarray:
+        return observe(self._state, self.config).astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         return {"state": self._state.copy(), "steps": self._steps}
+
+
+def _check_num_envs(num_envs: Any) -> int:
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+        raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
+    return int(num_envs)
+
+
+class PoleBalancingVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """N `PoleBalancingEnv` episodes stepped together by the numba twin (`_kernels.step_batch`).
+
+    What ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` builds for
+    the pole ids; step for step it gives what N `PoleBalancingEnv` give (observations, rewards,
+    terminations, truncations, ``info["state"]`` and ``info["steps"]`` as (N, ...) arrays).
+
+    Autoreset follows gymnasium's ``NEXT_STEP`` mode: the step after an episode ended resets it
+    to the papers' start, ignores its action and returns its first observation with reward 0
+    and both flags False. Spaces: ``Box(-1, 1, (N, 1), float64)`` actions,
+    ``Box(-F, F, (N, d), float32)`` observations.
+    """
+
+    metadata: dict[str, Any] = {
+        "render_modes": [],
+        "render_fps": 50,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: PoleConfig | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        """Build N episodes of one system.
+
+        Args:
+            num_envs: N >= 1.
+            config: The system and task; `DOUBLE_POLE` when None.
+            render_mode: Must be None (render single environments instead).
+            **overrides: `PoleConfig` fields replacing those of ``config``.
+
+        Raises:
+            RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
+        """
+        check_render_mode(render_mode, [], "PoleBalancingVectorEnv")
+        self.render_mode = render_mode
+        self.num_envs = _check_num_envs(num_envs)
+        self.config = (config if config is not None else DOUBLE_POLE).with_overrides(**overrides)
+        c = self.config
+        self.single_action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float64)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = spaces.Box(
+            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float32
+        )
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        n = self.num_envs
+        self._state = np.tile(initial_state(c), (n, 1))  # (N, 6)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._autoreset = np.zeros(n, dtype=np.bool_)
+        self._started = False
+        self._index = np.asarray(observation_indices(c.n_poles, c.markov), dtype=np.int64)
+        self._scale = observation_scale(c)
+        self._params = physics_params(c)
+        self._obs = np.zeros((n, c.obs_dim), dtype=np.float64)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start all N episodes from the papers' start or from ``options["state"]``.
+
+        Args:
+            seed: Seeds ``self.np_random`` (the dynamics use no randomness).
+            options: Optional ``{"state": s}``: one raw state (6 values, or 4 for one pole) for
+                every episode, or an (N, 6) / (N, 4) array, one per episode.
+
+        Returns:
+            (N, d) float32 observations and ``info`` with ``state`` (N, 6) and ``steps`` (N,).
+        """
+        super().reset(seed=seed)
+        c = self.config
+        start = np.tile(initial_state(c), (self.num_envs, 1))
+        if options and options.get("state") is not None:
+            given = np.asarray(options["state"], dtype=np.float64)
+            if given.ndim == 2:
+                if given.shape[0] != self.num_envs:
+                    raise RnnaiError(
+                        f"options['state'] must have {self.num_envs} rows, got {given.shape}"
+                    )
+                start = np.stack([_start_state(c, row) for row in given])
+            else:
+                start[:] = _start_state(c, given)
+        self._state[:] = start
+        self._steps[:] = 0
+        self._autoreset[:] = False
+        self._started = True
+        return self._observe(), self._info()
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Apply one action to every episode (resetting those that ended at the last step).
+
+        Args:
+            actions: (N, 1) or (N,) floats in [-1, 1] (ignored for episodes being reset).
+
+        Returns:
+            (observations (N, d) float32, rewards (N,) float64, terminated (N,) bool,
+            truncated (N,) bool, info).
+
+        Raises:
+            RnnaiError: Before `reset`, or on a wrong shape or a bad action (naming its index).
+        """
+        from rnnai.envs import _kernels
+
+        if not self._started:
+            raise RnnaiError("call reset() before step()")
+        n = self.num_envs
+        try:
+            a = np.asarray(actions, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise RnnaiError(f"actions must be ({n}, 1) numbers in [-1, 1]") from err
+        if a.shape == (n, 1):
+            a = a.reshape(n)
+        if a.shape != (n,):
+            raise RnnaiError(f"actions must have shape ({n}, 1), got shape {a.shape}")
+        a = np.ascontiguousarray(a)
+        running = ~self._autoreset
+        bad = _kernels.first_bad_action(a, running)
+        if bad >= 0:
+            raise RnnaiError(f"action {a[bad]} of episode {bad} is not a finite number in [-1, 1]")
+        c = self.config
+        alive = running.copy()
+        _kernels.step_batch(
+            self._state,
+            a,
+            alive,
+            self._steps,
+            c.n_poles,
+            self._params,
+            c.force_mag,
+            c.min_force,
+            c.tau,
+            c.substeps,
+            c.track_limit,
+            c.failure_angle,
+        )
+        terminated = running & ~alive
+        truncated = alive & (self._steps >= c.max_steps)
+        rewards = np.where(alive, 1.0, 0.0)
+        restart = self._autoreset
+        self._state[restart] = initial_state(c)
+        self._steps[restart] = 0
+        truncated[restart] = False
+        self._autoreset = terminated | truncated
+        return self._observe(), rewards, terminated, truncated, self._info()
+
+    def _observe(self) -> np.ndarray:
+        from rnnai.envs import _kernels
+
+        _kernels.observe_batch(self._state, self._index, self._scale, self._obs)
+        return self._obs.astype(np.float32)
+
+    def _info(self) -> dict[str, Any]:
+        return {"state": self._state.copy(), "steps": self._steps.copy()}

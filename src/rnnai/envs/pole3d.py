@@ -41,7 +41,7 @@ action (0.02 s), the force held over the action. After each action u_i is renorm
 made orthogonal to u_i (RK4 keeps |u_i| = 1 only to O(tau^5) per step; without this the drift
 grows over a 100,000-step episode).
 
-Constants: those of the planar benchmark (`rnnai.envs.pole`, PAPERS.md): M = 1 kg, long pole
+Constants: those of the planar benchmark (`rnnai.envs.pole`, docs/PAPERS.md): M = 1 kg, long pole
 0.1 kg and half-length 0.5 m, short pole 0.01 kg and 0.05 m, mu_c = 5e-4, mu_p = 2e-6, |F_x|,
 |F_y| <= 10 N. Failure when the cart leaves the square |x|, |y| <= 2.4 m or a pole's tilt from the
 vertical, arccos(u_i,z), exceeds 36 degrees (two poles) / 12 degrees (one pole). The long pole
@@ -56,6 +56,25 @@ angle and their rates divided by 5 (long pole) or 16 (short pole). The non-Marko
 Deviations and choices: the joint of the paper's robot may differ (a "2D mobile robot version");
 the physics here is the natural 3D generalization of the planar benchmark and is documented above
 so that results can be compared with it.
+
+The state and the physics are float64; `Pole3DEnv` hands out float32 observations (as
+gymnasium's classic-control environments do), while the numba twin
+(`rnnai.envs._kernels.step_batch3d`) keeps float64. `Pole3DVectorEnv` steps many episodes on
+that twin; ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` returns it.
+
+Examples:
+    >>> import numpy as np
+    >>> env = Pole3DEnv(SINGLE_POLE_3D)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.dtype, obs.shape, info["state"].shape
+    (dtype('float32'), (8,), (16,))
+    >>> obs, reward, terminated, truncated, info = env.step(np.array([0.1, -0.1]))
+    >>> reward, terminated
+    (1.0, False)
+    >>> vec = Pole3DVectorEnv(2, SINGLE_POLE_3D)
+    >>> obs, _ = vec.reset(seed=0)
+    >>> obs.shape
+    (2, 8)
 """
 
 from __future__ import annotations
@@ -67,8 +86,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
+from rnnai.envs._render import Canvas, View, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -78,9 +100,11 @@ __all__ = [
     "STATE_SIZE",
     "Pole3DConfig",
     "Pole3DEnv",
+    "Pole3DVectorEnv",
     "advance3d",
     "check_action3d",
     "derivatives3d",
+    "draw_frame3d",
     "energy3d",
     "initial_state3d",
     "is_failure3d",
@@ -96,7 +120,7 @@ STATE_SIZE = 16
 at rest (u2 = e_z) with one pole."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Pole3DConfig:
     """Physics and task constants of the 3D cart-pole (defaults: two poles, Markov)."""
 
@@ -413,7 +437,69 @@ def observe3d(s: np.ndarray, config: Pole3DConfig) -> np.ndarray:
     return out
 
 
-_OBS_BOUND = float(np.finfo(np.float64).max)
+def _start_state3d(given: Any) -> np.ndarray:
+    """The raw state of ``reset(options={"state": given})``: 16 values, u_i renormalized."""
+    g = np.asarray(given, dtype=np.float64).reshape(-1)
+    if g.shape != (STATE_SIZE,) or not np.all(np.isfinite(g)):
+        raise RnnaiError(
+            f"options['state'] must hold {STATE_SIZE} finite values, got shape {g.shape}"
+        )
+    for i in range(2):
+        if np.linalg.norm(g[4 + 6 * i : 7 + 6 * i]) == 0:
+            raise RnnaiError(f"options['state']: pole {i + 1}'s direction u is zero")
+    state = g.copy()
+    renormalize3d(state, 2)
+    return state
+
+
+_POLE_COLORS = ((202, 152, 101), (129, 132, 203))  # long pole, short pole
+
+
+def _side_view(view: View, state: np.ndarray, config: Pole3DConfig, axis: int) -> None:
+    """Poles seen from the side, projected on the (axis, z) plane; the cart at the origin."""
+    view.line((-0.6, 0.0), (0.6, 0.0), (0, 0, 0))
+    view.rect((0.0, 0.0), (30, 16), (40, 40, 40))
+    lengths = (config.half_length_1, config.half_length_2)
+    for i in reversed(range(config.n_poles)):
+        o = 4 + 6 * i
+        tip = (2 * lengths[i] * float(state[o + axis]), 2 * lengths[i] * float(state[o + 2]))
+        view.line((0.0, 0.0), tip, _POLE_COLORS[i], 6 - 2 * i)
+
+
+def draw_frame3d(state: np.ndarray, config: Pole3DConfig, size: int = 400) -> np.ndarray:
+    """A top view of the arena beside two side views of the poles, (size, 2 size, 3) uint8.
+
+    Left: the square arena from above with the cart and the poles' tips projected on the floor
+    (lengths to scale). Right, top: the poles seen along -y (the x-z plane); bottom: seen along
+    +x (the y-z plane), both centred on the cart.
+
+    Args:
+        state: Raw 16-value state.
+        config: The system (arena size, pole lengths, number of poles).
+        size: Height of the picture in pixels.
+
+    Returns:
+        The picture.
+    """
+    canvas = Canvas(2 * size, size)
+    lim = config.arena_limit
+    top = canvas.view(size / (2.2 * lim), (size / 2, size / 2))
+    top.polygon([(-lim, -lim), (lim, -lim), (lim, lim), (-lim, lim)], (235, 235, 235), (200, 0, 0))
+    x, y = float(state[0]), float(state[1])
+    lengths = (config.half_length_1, config.half_length_2)
+    top.rect((x, y), (16, 16), (40, 40, 40))
+    for i in reversed(range(config.n_poles)):
+        o = 4 + 6 * i
+        tip = (x + 2 * lengths[i] * float(state[o]), y + 2 * lengths[i] * float(state[o + 1]))
+        top.line((x, y), tip, _POLE_COLORS[i], 4)
+    scale = size / (2.0 * (2 * config.half_length_1 + 0.2))
+    _side_view(canvas.view(scale, (1.5 * size, 0.45 * size)), state, config, 0)
+    _side_view(canvas.view(scale, (1.5 * size, 0.95 * size)), state, config, 1)
+    top.line((lim * 1.1, -lim * 1.1), (lim * 1.1, lim * 1.1), (0, 0, 0))
+    return canvas.frame()
+
+
+_OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
 class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -425,6 +511,8 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
     each pole can fall in any direction. The controller pushes the cart with a force in the plane
     and must keep every pole within the failure angle and the cart in the square. The physics
     (module docstring) reduce exactly to `rnnai.envs.pole` in a vertical plane.
+    ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` gives
+    `Pole3DVectorEnv`, N episodes on the numba twin.
 
     ## Action Space
 
@@ -433,10 +521,11 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Observation Space
 
-    ``Box(-F, F, (d,), float64)`` with F the largest float64. Markov (d = 4 + 4 N):
-    (x/2.4, y/2.4, x'/10, y'/10) then per pole (theta_x, theta_y) / failure angle and
-    (theta_x', theta_y') / 5 (long pole) or / 16 (short pole). Non-Markov (d = 2 + 2 N): positions
-    and angles only. ``info["state"]`` holds the raw 16-value state (module docstring).
+    ``Box(-F, F, (d,), float32)``, F the largest float32 (computed in float64, then rounded to
+    float32). Markov (d = 4 + 4 N): (x/2.4, y/2.4, x'/10, y'/10) then per pole (theta_x, theta_y) /
+    failure angle and (theta_x', theta_y') / 5 (long pole) or / 16 (short pole). Non-Markov (d = 2 +
+    2 N): positions and angles only. ``info["state"]`` holds the raw 16-value float64 state (module
+    docstring); `observe3d` gives the float64 observation of it.
 
     ## Rewards
 
@@ -454,12 +543,19 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
     (one pole). Truncation: after ``max_steps`` steps (default 100,000). Stepping a finished
     episode raises `RnnaiError`.
 
+    ## Rendering
+
+    ``render_mode="rgb_array"``: `render` returns a 400 x 800 picture (`draw_frame3d`: top view
+    and two side views); ``"human"`` shows it in a pygame window at 50 frames per second.
+
     ## Version History
 
+    * v0 (revised): float32 observations (float64 physics unchanged); ``rgb_array`` and
+      ``human`` rendering; a ``vector_entry_point`` (`Pole3DVectorEnv`).
     * v0: initial version.
     """
 
-    metadata: dict[str, Any] = {"render_modes": [], "render_fps": 50}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "human"], "render_fps": 50}
 
     def __init__(
         self, config: Pole3DConfig | None = None, render_mode: str | None = None, **overrides: Any
@@ -468,24 +564,24 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
 
         Args:
             config: The system and task; `DOUBLE_POLE_3D` when None.
-            render_mode: Must be None (no rendering).
+            render_mode: None, ``"rgb_array"`` or ``"human"``.
             **overrides: `Pole3DConfig` fields replacing those of ``config``.
 
         Raises:
-            RnnaiError: On an unknown field, a bad value or a render mode.
+            RnnaiError: On an unknown field, a bad value or an unknown render mode.
         """
-        if render_mode is not None:
-            raise RnnaiError(f"Pole3DEnv does not render; got render_mode={render_mode!r}")
+        check_render_mode(render_mode, self.metadata["render_modes"], "Pole3DEnv")
         self.render_mode = render_mode
         self.config = (config if config is not None else DOUBLE_POLE_3D).with_overrides(**overrides)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float64)
         self.observation_space = spaces.Box(
-            -_OBS_BOUND, _OBS_BOUND, shape=(self.config.obs_dim,), dtype=np.float64
+            -_OBS_BOUND, _OBS_BOUND, shape=(self.config.obs_dim,), dtype=np.float32
         )
         self._cos_fail = math.cos(self.config.failure_angle)
         self._state = initial_state3d(self.config)
         self._steps = 0
         self._done = True
+        self._window: Window | None = None
 
     @property
     def state(self) -> np.ndarray:
@@ -507,21 +603,13 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
         super().reset(seed=seed)
         state = initial_state3d(self.config)
         if options and options.get("state") is not None:
-            given = np.asarray(options["state"], dtype=np.float64).reshape(-1)
-            if given.shape != (STATE_SIZE,) or not np.all(np.isfinite(given)):
-                raise RnnaiError(
-                    f"options['state'] must hold {STATE_SIZE} finite values, "
-                    f"got shape {given.shape}"
-                )
-            for i in range(2):
-                if np.linalg.norm(given[4 + 6 * i : 7 + 6 * i]) == 0:
-                    raise RnnaiError(f"options['state']: pole {i + 1}'s direction u is zero")
-            state = given.copy()
-            renormalize3d(state, 2)
+            state = _start_state3d(options["state"])
         self._state = state
         self._steps = 0
         self._done = False
-        return observe3d(self._state, self.config), self._info()
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply one action (0.02 s) and report failure or truncation.
@@ -547,7 +635,189 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
             reward = 1.0
         truncated = (not terminated) and self._steps >= c.max_steps
         self._done = terminated or truncated
-        return observe3d(self._state, c), reward, bool(terminated), bool(truncated), self._info()
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), reward, bool(terminated), bool(truncated), self._info()
+
+    def render(self) -> np.ndarray | None:
+        """The picture as (H, W, 3) uint8 (``rgb_array``), or show it (``human``)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
+            return None
+        frame = draw_frame3d(self._state, self.config)
+        if self.render_mode == "human":
+            if self._window is None:
+                self._window = Window("Pole3DEnv", self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the human-mode window, if any."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+    def _observe(self) -> np.ndarray:
+        return observe3d(self._state, self.config).astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         return {"state": self._state.copy(), "steps": self._steps}
+
+
+class Pole3DVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """N `Pole3DEnv` episodes stepped together by the numba twin (`_kernels.step_batch3d`).
+
+    What ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` builds for
+    the 3D pole ids; step for step it gives what N `Pole3DEnv` give (``info["state"]`` (N, 16)
+    and ``info["steps"]`` (N,) batched). Autoreset follows gymnasium's ``NEXT_STEP`` mode: the
+    step after an episode ended resets it to the fixed start, ignores its action and returns its
+    first observation with reward 0 and both flags False. Spaces: ``Box(-1, 1, (N, 2),
+    float64)`` actions, ``Box(-F, F, (N, d), float32)`` observations.
+    """
+
+    metadata: dict[str, Any] = {
+        "render_modes": [],
+        "render_fps": 50,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: Pole3DConfig | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        """Build N episodes of one system.
+
+        Args:
+            num_envs: N >= 1.
+            config: The system and task; `DOUBLE_POLE_3D` when None.
+            render_mode: Must be None (render single environments instead).
+            **overrides: `Pole3DConfig` fields replacing those of ``config``.
+
+        Raises:
+            RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
+        """
+        check_render_mode(render_mode, [], "Pole3DVectorEnv")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.render_mode = render_mode
+        self.num_envs = int(num_envs)
+        self.config = (config if config is not None else DOUBLE_POLE_3D).with_overrides(**overrides)
+        c = self.config
+        self.single_action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float64)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = spaces.Box(
+            -_OBS_BOUND, _OBS_BOUND, shape=(c.obs_dim,), dtype=np.float32
+        )
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        n = self.num_envs
+        self._state = np.tile(initial_state3d(c), (n, 1))  # (N, 16)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._autoreset = np.zeros(n, dtype=np.bool_)
+        self._started = False
+        self._params = physics_params3d(c)
+        self._cos_fail = math.cos(c.failure_angle)
+        self._obs = np.zeros((n, c.obs_dim), dtype=np.float64)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start all N episodes from the fixed start or from ``options["state"]``.
+
+        Args:
+            seed: Seeds ``self.np_random`` (the dynamics use no randomness).
+            options: Optional ``{"state": s}``: one raw 16-value state for every episode, or an
+                (N, 16) array, one per episode.
+
+        Returns:
+            (N, d) float32 observations and ``info`` with ``state`` (N, 16) and ``steps`` (N,).
+        """
+        super().reset(seed=seed)
+        start = np.tile(initial_state3d(self.config), (self.num_envs, 1))
+        if options and options.get("state") is not None:
+            given = np.asarray(options["state"], dtype=np.float64)
+            if given.ndim == 2:
+                if given.shape[0] != self.num_envs:
+                    raise RnnaiError(
+                        f"options['state'] must have {self.num_envs} rows, got {given.shape}"
+                    )
+                start = np.stack([_start_state3d(row) for row in given])
+            else:
+                start[:] = _start_state3d(given)
+        self._state[:] = start
+        self._steps[:] = 0
+        self._autoreset[:] = False
+        self._started = True
+        return self._observe(), self._info()
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Apply one action to every episode (resetting those that ended at the last step).
+
+        Args:
+            actions: (N, 2) floats in [-1, 1] (ignored for episodes being reset).
+
+        Returns:
+            (observations (N, d) float32, rewards (N,) float64, terminated (N,) bool,
+            truncated (N,) bool, info).
+
+        Raises:
+            RnnaiError: Before `reset`, or on a wrong shape or a bad action (naming its index).
+        """
+        from rnnai.envs import _kernels
+
+        if not self._started:
+            raise RnnaiError("call reset() before step()")
+        n = self.num_envs
+        try:
+            a = np.ascontiguousarray(actions, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise RnnaiError(f"actions must be ({n}, 2) numbers in [-1, 1]") from err
+        if a.shape != (n, 2):
+            raise RnnaiError(f"actions must have shape ({n}, 2), got shape {a.shape}")
+        running = ~self._autoreset
+        bad = running & ~np.all((a >= -1.0) & (a <= 1.0), axis=1)  # NaN compares False
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise RnnaiError(
+                f"action {a[i].tolist()} of episode {i} is not two finite numbers in [-1, 1]"
+            )
+        c = self.config
+        alive = running.copy()
+        _kernels.step_batch3d(
+            self._state,
+            a,
+            alive,
+            self._steps,
+            c.n_poles,
+            self._params,
+            c.force_mag,
+            c.tau,
+            c.substeps,
+            c.arena_limit,
+            self._cos_fail,
+        )
+        terminated = running & ~alive
+        truncated = alive & (self._steps >= c.max_steps)
+        rewards = np.where(alive, 1.0, 0.0)
+        restart = self._autoreset
+        self._state[restart] = initial_state3d(c)
+        self._steps[restart] = 0
+        self._autoreset = terminated | truncated
+        return self._observe(), rewards, terminated, truncated, self._info()
+
+    def _observe(self) -> np.ndarray:
+        from rnnai.envs import _kernels
+
+        c = self.config
+        _kernels.observe_batch3d(
+            self._state, c.n_poles, c.markov, c.arena_limit, c.failure_angle, self._obs
+        )
+        return self._obs.astype(np.float32)
+
+    def _info(self) -> dict[str, Any]:
+        return {"state": self._state.copy(), "steps": self._steps.copy()}

@@ -34,19 +34,41 @@ Constants and what we could check (``search`` of public copies, 2026-11):
 Choice of ours, configurable: episodes are truncated after ``max_steps`` steps (whether the
 paper used a limit we could not check).
 
-The numba twin for many mazes at once is `TMazeBatch` (kernels in `rnnai.envs._kernels`);
-``tests/envs/test_tmaze.py`` holds it, its plain-Python twin and `TMazeEnv` together step by step.
+The numba twin for many mazes at once is `TMazeBatch` (kernels in `rnnai.envs._kernels`, float64
+observations); ``tests/envs/test_tmaze.py`` holds it, its plain-Python twin and `TMazeEnv`
+together step by step. `TMazeEnv` hands out float32 observations (the bits are exact in either);
+`TMazeVectorEnv` runs the twin behind gymnasium's vector API, as
+``gym.make_vec("rnnai/TMaze-v0", num_envs=N, vectorization_mode="vector_entry_point")``.
+
+Examples:
+    >>> env = TMazeEnv(corridor_length=2)
+    >>> obs, info = env.reset(seed=0, options={"goal": "south"})
+    >>> obs.tolist(), obs.dtype
+    ([1.0, 1.0, 0.0], dtype('float32'))
+    >>> for action in (EAST, EAST, SOUTH):
+    ...     obs, reward, terminated, truncated, info = env.step(action)
+    >>> reward, terminated, info["outcome"] == OUTCOME_GOAL
+    (4.0, True, True)
+    >>> vec = TMazeVectorEnv(4, corridor_length=2)
+    >>> obs, info = vec.reset(seed=0)
+    >>> obs.shape, info["goal"].shape
+    ((4, 3), (4,))
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
+from rnnai.envs._config import with_overrides
+from rnnai.envs._render import Canvas, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -64,7 +86,9 @@ __all__ = [
     "TMazeBatch",
     "TMazeConfig",
     "TMazeEnv",
+    "TMazeVectorEnv",
     "check_tmaze_action",
+    "draw_maze",
     "observation_index",
     "transition",
 ]
@@ -91,7 +115,7 @@ OUTCOME_RUNNING, OUTCOME_GOAL, OUTCOME_WRONG, OUTCOME_TRUNCATED = 0, 1, -1, 2
 """How an episode stands: running, ended in the goal arm, ended in the wrong arm, truncated."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TMazeConfig:
     """The T-maze's size and rewards (defaults: Bakker's task with PyBrain's length 10)."""
 
@@ -127,11 +151,7 @@ class TMazeConfig:
 
     def with_overrides(self, **overrides: Any) -> TMazeConfig:
         """Return a copy with some fields replaced; unknown names raise `RnnaiError`."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise RnnaiError(f"unknown TMazeConfig field(s) {unknown}; valid: {sorted(names)}")
-        return replace(self, **overrides)
+        return with_overrides(self, overrides)
 
 
 def transition(
@@ -221,6 +241,52 @@ def _check_goal(goal: Any) -> int:
     return int(goal)
 
 
+_FLOOR, _WALL, _GOAL, _AGENT = (225, 225, 225), (60, 60, 60), (70, 170, 70), (200, 40, 40)
+_SIGN = ((70, 120, 200), (230, 160, 40))  # road sign at S: goal north, goal south
+
+
+def draw_maze(position: int, goal: int, corridor_length: int, cell: int = 0) -> np.ndarray:
+    """A top view of the maze as an (3 c, (N + 1) c, 3) uint8 picture (c the cell size).
+
+    The corridor runs left to right from S to the junction, the north arm above and the south
+    arm below it; the goal arm is green, the start cell shows the road sign's colour (blue:
+    goal north, orange: goal south), the agent is a red disc.
+
+    Args:
+        position: The agent's x (0 = S, N = the junction).
+        goal: 0 (north) or 1 (south).
+        corridor_length: N.
+        cell: Cell size in pixels; 0 picks one that keeps the picture about 1000 pixels wide
+            at most (between 4 and 40).
+
+    Returns:
+        The picture.
+    """
+    n = corridor_length
+    c = cell if cell > 0 else max(4, min(40, 1000 // (n + 1)))
+    canvas = Canvas((n + 1) * c, 3 * c, background=_WALL)
+    view = canvas.view(c, (0, 1.5 * c))
+
+    def square(x: float, y: float, color: tuple[int, int, int]) -> None:
+        pad = 0.06
+        view.polygon(
+            [
+                (x + pad, y - 0.5 + pad),
+                (x + 1 - pad, y - 0.5 + pad),
+                (x + 1 - pad, y + 0.5 - pad),
+                (x + pad, y + 0.5 - pad),
+            ],
+            color,
+        )
+
+    for x in range(n + 1):
+        square(x, 0.0, _SIGN[goal] if x == 0 else _FLOOR)
+    square(n, 1.0, _GOAL if goal == 0 else _FLOOR)  # north arm
+    square(n, -1.0, _GOAL if goal == 1 else _FLOOR)  # south arm
+    view.circle((position + 0.5, 0.0), 0.3, _AGENT)
+    return canvas.frame()
+
+
 class TMazeEnv(gym.Env[np.ndarray, np.int64]):
     """Bakker's long-term dependency T-maze (RL-LSTM, NIPS 14, 2002).
 
@@ -231,7 +297,9 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
     S; the corridor cells all look alike, so the agent must remember the sign for at least N
     steps and turn the right way at the junction. The module docstring lists which constants are
     verified against which source. Registered as ``rnnai/TMaze-v0``; any `TMazeConfig` field can
-    be given to ``gym.make``, e.g. ``gym.make("rnnai/TMaze-v0", corridor_length=70)``.
+    be given to ``gym.make``, e.g. ``gym.make("rnnai/TMaze-v0", corridor_length=70)``, and
+    ``gym.make_vec("rnnai/TMaze-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+    gives `TMazeVectorEnv`, N mazes on the numba twin.
 
     ```
         x = 0   1   2  ...  N
@@ -248,7 +316,7 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Observation Space
 
-    ``Box(0, 1, (3,), float64)``, one of four bit patterns:
+    ``Box(0, 1, (3,), float32)``, one of four bit patterns:
 
     | where                          | observation |
     |--------------------------------|-------------|
@@ -275,12 +343,19 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
     Termination: the agent enters either arm. Truncation: after ``max_steps`` steps (default
     1000). Stepping a finished episode raises `RnnaiError`.
 
+    ## Rendering
+
+    ``"ansi"``: a text picture; ``"rgb_array"``: a top view (`draw_maze`) as (H, W, 3) uint8;
+    ``"human"``: that view in a pygame window at 4 frames per second.
+
     ## Version History
 
+    * v0 (revised): float32 observations; ``rgb_array`` and ``human`` rendering; a
+      ``vector_entry_point`` (`TMazeVectorEnv`).
     * v0: initial version (Bakker's 3-bit observations and rewards; road sign shown at S).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 4}
 
     def __init__(
         self, config: TMazeConfig | None = None, render_mode: str | None = None, **overrides: Any
@@ -289,22 +364,22 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
 
         Args:
             config: The maze; `TMazeConfig()` (N = 10) when None.
-            render_mode: None or ``"ansi"`` (a text picture of the maze).
+            render_mode: None, ``"ansi"``, ``"rgb_array"`` or ``"human"``.
             **overrides: `TMazeConfig` fields replacing those of ``config``.
 
         Raises:
             RnnaiError: On an unknown field, a bad value or an unknown render mode.
         """
-        if render_mode not in (None, "ansi"):
-            raise RnnaiError(f"TMazeEnv renders only 'ansi'; got render_mode={render_mode!r}")
+        check_render_mode(render_mode, self.metadata["render_modes"], "TMazeEnv")
         self.render_mode = render_mode
         self.config = (config if config is not None else TMazeConfig()).with_overrides(**overrides)
         self.action_space = spaces.Discrete(4)
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(3,), dtype=np.float64)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(3,), dtype=np.float32)
         self._position = 0
         self._goal = 0
         self._steps = 0
         self._done = True
+        self._window: Window | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -326,6 +401,8 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
         self._position = 0
         self._steps = 0
         self._done = False
+        if self.render_mode == "human":
+            self.render()
         return self._observe(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -360,22 +437,39 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
         self._done = terminated or truncated
         info = self._info()
         info["outcome"] = outcome if not truncated else OUTCOME_TRUNCATED
+        if self.render_mode == "human":
+            self.render()
         return self._observe(), float(reward), bool(terminated), bool(truncated), info
 
-    def render(self) -> str | None:
-        """A text picture: ``A`` marks the agent, ``G`` the goal arm."""
-        if self.render_mode != "ansi":
+    def render(self) -> Any:
+        """``ansi``: a text picture (``A`` the agent, ``G`` the goal arm); ``rgb_array``: an
+        (H, W, 3) uint8 top view; ``human``: show that view (returns None)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
             return None
         n = self.config.corridor_length
-        row = ["A" if x == self._position else "." for x in range(n + 1)]
-        north = " " * n + ("G" if self._goal == 0 else "#")
-        south = " " * n + ("G" if self._goal == 1 else "#")
-        return f"{north}\n{''.join(row)}\n{south}\n"
+        if self.render_mode == "ansi":
+            row = ["A" if x == self._position else "." for x in range(n + 1)]
+            north = " " * n + ("G" if self._goal == 0 else "#")
+            south = " " * n + ("G" if self._goal == 1 else "#")
+            return f"{north}\n{''.join(row)}\n{south}\n"
+        frame = draw_maze(self._position, self._goal, n)
+        if self.render_mode == "human":
+            if self._window is None:
+                self._window = Window("TMazeEnv", self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the human-mode window, if any."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None
 
     def _observe(self) -> np.ndarray:
-        return OBS_CODES[
-            observation_index(self._position, self._goal, self.config.corridor_length)
-        ].copy()
+        k = observation_index(self._position, self._goal, self.config.corridor_length)
+        return OBS_CODES[k].astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         return {"position": self._position, "goal": self._goal, "steps": self._steps}
@@ -515,3 +609,186 @@ class TMazeBatch:
         terminated = ended & (self.outcome != OUTCOME_TRUNCATED)
         truncated = ended & (self.outcome == OUTCOME_TRUNCATED)
         return self.observe(), self._reward.copy(), terminated, truncated
+
+
+class TMazeVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """N `TMazeEnv` mazes stepped together by the numba twin (gymnasium's vector API).
+
+    What ``gym.make_vec("rnnai/TMaze-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+    builds. Maze i has its own random generator, seeded as gymnasium's ``SyncVectorEnv`` seeds
+    its copies (``reset(seed=s)`` gives maze i the seed s + i, a list gives one seed per maze),
+    so that it draws the same goals as a `TMazeEnv` reset with that seed, also across
+    autoresets. Autoreset follows gymnasium's ``NEXT_STEP`` mode: the step after an episode
+    ended starts a new one at S (a new goal drawn), ignores its action and returns the road sign
+    with reward 0 and both flags False. ``info`` holds ``position``, ``goal``, ``steps`` and
+    ``outcome`` (the ``OUTCOME_*`` of each maze) as (N,) arrays. Spaces: ``MultiDiscrete``
+    actions (4 per maze), ``Box(0, 1, (N, 3), float32)`` observations.
+    """
+
+    metadata: dict[str, Any] = {
+        "render_modes": [],
+        "render_fps": 4,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: TMazeConfig | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        """Build N mazes of one configuration.
+
+        Args:
+            num_envs: N >= 1.
+            config: The maze; `TMazeConfig()` when None.
+            render_mode: Must be None (render single environments instead).
+            **overrides: `TMazeConfig` fields replacing those of ``config``.
+
+        Raises:
+            RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
+        """
+        check_render_mode(render_mode, [], "TMazeVectorEnv")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.render_mode = render_mode
+        self.num_envs = int(num_envs)
+        self.config = (config if config is not None else TMazeConfig()).with_overrides(**overrides)
+        self.single_action_space = spaces.Discrete(4)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = spaces.Box(0.0, 1.0, shape=(3,), dtype=np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        n = self.num_envs
+        self._position = np.zeros(n, dtype=np.int64)
+        self._goal = np.zeros(n, dtype=np.int64)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._outcome = np.zeros(n, dtype=np.int64)
+        self._reward = np.zeros(n, dtype=np.float64)
+        self._obs = np.zeros((n, 3), dtype=np.float64)
+        self._autoreset = np.zeros(n, dtype=np.bool_)
+        self._rngs: list[np.random.Generator] | None = None
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start every maze at S with a goal drawn from its generator (or given).
+
+        Args:
+            seed: None (keep the generators; fresh random ones the first time), an int s
+                (maze i gets s + i) or a list of N ints.
+            options: Optional ``{"goal": g}`` with g one goal (0, 1, "north", "south") for every
+                maze or a sequence of N goals; the generators draw a goal anyway, as `TMazeEnv`.
+
+        Returns:
+            (N, 3) float32 road-sign observations and ``info``.
+
+        Raises:
+            RnnaiError: On a seed list of the wrong length or a bad goal.
+        """
+        n = self.num_envs
+        if isinstance(seed, list | tuple):
+            if len(seed) != n:
+                raise RnnaiError(f"seed must be an int or a list of {n} ints, got {seed!r}")
+            seeds: list[int | None] = list(seed)
+        elif seed is None:
+            seeds = [None] * n
+        else:
+            seeds = [int(seed) + i for i in range(n)]
+        super().reset(seed=seeds[0])
+        if self._rngs is None or seed is not None:
+            self._rngs = [seeding.np_random(s)[0] for s in seeds]
+        goals = np.array([int(rng.integers(2)) for rng in self._rngs], dtype=np.int64)
+        if options and options.get("goal") is not None:
+            given = options["goal"]
+            if isinstance(given, list | tuple | np.ndarray):
+                if len(given) != n:
+                    raise RnnaiError(f"options['goal'] must hold {n} goals, got {len(given)}")
+                goals = np.array([_check_goal(g) for g in given], dtype=np.int64)
+            else:
+                goals[:] = _check_goal(given)
+        self._goal[:] = goals
+        self._position[:] = 0
+        self._steps[:] = 0
+        self._outcome[:] = OUTCOME_RUNNING
+        self._autoreset[:] = False
+        return self._observe(), self._info()
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Move every maze once (restarting those that ended at the last step).
+
+        Args:
+            actions: (N,) integers in {0, 1, 2, 3} (ignored for mazes being restarted).
+
+        Returns:
+            (observations (N, 3) float32, rewards (N,) float64, terminated (N,) bool,
+            truncated (N,) bool, info).
+
+        Raises:
+            RnnaiError: Before `reset`, or on a wrong shape or dtype or an action outside
+                {0, 1, 2, 3} (naming the maze).
+        """
+        from rnnai.envs import _kernels
+
+        if self._rngs is None:
+            raise RnnaiError("call reset() before step()")
+        n = self.num_envs
+        a = np.asarray(actions)
+        if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer):
+            raise RnnaiError(
+                f"actions must be ({n},) integers in {{0..3}}, got {a.dtype} {a.shape}"
+            )
+        a = np.ascontiguousarray(a, dtype=np.int64)
+        running = ~self._autoreset
+        bad = _kernels.tmaze_first_bad_action(a, running)
+        if bad >= 0:
+            raise RnnaiError(
+                f"action {int(a[bad])} of maze {bad} is outside {{0, 1, 2, 3}} "
+                "(north, east, south, west)"
+            )
+        c = self.config
+        alive = running.copy()
+        _kernels.tmaze_step_batch(
+            self._position,
+            self._goal,
+            a,
+            alive,
+            self._steps,
+            self._reward,
+            self._outcome,
+            c.corridor_length,
+            c.goal_reward,
+            c.wrong_reward,
+            c.still_penalty,
+            c.step_reward,
+            c.max_steps,
+        )
+        ended = running & ~alive
+        terminated = ended & (self._outcome != OUTCOME_TRUNCATED)
+        truncated = ended & (self._outcome == OUTCOME_TRUNCATED)
+        rewards = self._reward.copy()
+        for i in np.flatnonzero(self._autoreset):
+            self._goal[i] = int(self._rngs[i].integers(2))
+            self._position[i] = 0
+            self._steps[i] = 0
+            self._outcome[i] = OUTCOME_RUNNING
+        self._autoreset = ended
+        return self._observe(), rewards, terminated, truncated, self._info()
+
+    def _observe(self) -> np.ndarray:
+        from rnnai.envs import _kernels
+
+        _kernels.tmaze_observe_batch(
+            self._position, self._goal, self.config.corridor_length, OBS_CODES, self._obs
+        )
+        return self._obs.astype(np.float32)
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "position": self._position.copy(),
+            "goal": self._goal.copy(),
+            "steps": self._steps.copy(),
+            "outcome": self._outcome.copy(),
+        }
