@@ -216,6 +216,43 @@ def write_result(path: Path | str, result: Mapping[str, Any]) -> None:
     atomic_write_json(path, to_jsonable(result))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_errors(result: dict[str, Any]) -> list[str]:
+    """What in a result (with all required keys) has the wrong type, as ``key: expected`` items."""
+    expected: list[tuple[str, Any, str]] = [
+        ("experiment", result["experiment"], "a string"),
+        ("scale", result["scale"], "a string"),
+        ("seed", result["seed"], "an integer >= 0"),
+        ("metrics", result["metrics"], "an object"),
+        ("wall_s", result["wall_s"], "a number or null"),
+        ("versions", result["versions"], "an object"),
+        ("config", result["config"], "an object"),
+        ("plots", result["plots"], "a list of strings"),
+        ("notes", result["notes"], "a string"),
+    ]
+    paper, headline = result["paper"], result["headline"]
+    expected += [
+        ("paper.citation", paper["citation"], "a string"),
+        ("paper.metric", paper["metric"], "a string"),
+        ("paper.value", paper["value"], "a number or null"),
+        ("headline.metric", headline["metric"], "a string"),
+        ("headline.value", headline["value"], "a number or null"),
+    ]
+    if "judgement" in result:
+        expected.append(("judgement", result["judgement"], "an object"))
+    checks = {
+        "a string": lambda v: isinstance(v, str),
+        "an integer >= 0": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an object": lambda v: isinstance(v, dict),
+        "a number or null": lambda v: v is None or _is_number(v),
+        "a list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    }
+    return [f"'{key}' must be {kind}" for key, value, kind in expected if not checks[kind](value)]
+
+
 def _validate(result: Any, where: str, error: type[ValueError]) -> None:
     if not isinstance(result, dict):
         raise error(f"{where} is not a result: expected a JSON object")
@@ -228,12 +265,13 @@ def _validate(result: Any, where: str, error: type[ValueError]) -> None:
     ):
         if not isinstance(result[key], dict) or any(f not in result[key] for f in fields):
             raise error(f"{where} is not a result: '{key}' needs {', '.join(fields)}")
-    if result["verdict"] not in VERDICTS:
+    if not isinstance(result["verdict"], str) or result["verdict"] not in VERDICTS:
         raise error(
             f"{where} has verdict {result['verdict']!r}; expected one of {', '.join(VERDICTS)}"
         )
-    if not isinstance(result["metrics"], dict) or not isinstance(result["plots"], list):
-        raise error(f"{where} is not a result: 'metrics' must be an object, 'plots' a list")
+    wrong = _type_errors(result)
+    if wrong:
+        raise error(f"{where} is not a result: {'; '.join(wrong)}")
 
 
 def read_result(path: Path | str) -> dict[str, Any]:
@@ -246,20 +284,25 @@ def read_result(path: Path | str) -> dict[str, Any]:
         The result dict.
 
     Raises:
-        RnnaiError: If the file is missing, unreadable, not strict JSON or lacks a required key.
+        RnnaiError: If the file is missing or unreadable, not UTF-8, not strict JSON, lacks a
+            required key or holds a value of the wrong type (the message names the file).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as e:
         raise RnnaiError(f"cannot read result {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise RnnaiError(f"{path} is not UTF-8 text (byte {e.start}): not a result") from e
 
     def reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not strict JSON")
 
     try:
         result = json.loads(text, parse_constant=reject_constant)
-    except ValueError as e:
+    except ValueError as e:  # json.JSONDecodeError is a ValueError
         raise RnnaiError(f"{path} is not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise RnnaiError(f"{path} is not a result: JSON nested too deeply") from e
     _validate(result, str(path), RnnaiError)
     return result

@@ -1,4 +1,8 @@
-"""A hidden toy experiment for testing the runner, checkpoints and resumption (tests only).
+"""A hidden toy experiment for testing the runner, checkpoints and resumption.
+
+It lives in the tests, not in the library: ``tests/conftest.py`` imports this module, which
+registers ``_toy.counter``; a test that starts ``rnnai`` in a subprocess imports it there first
+(see `CLI_WITH_TOY`).
 
 ``_toy.counter`` fits a linear regression ``y = x·w* + 0.1·ε`` with SGD with momentum, drawing
 each batch from the run's seeded numpy generator and the noise from a seeded torch generator. It
@@ -36,6 +40,10 @@ from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.seeding import numpy_rng_state, set_numpy_rng_state
 
 STEPS = {"smoke": 20, "quick": 200, "paper": 2000}
+
+CLI_WITH_TOY = "import toy_experiment; from rnnai.cli import main; main(prog_name='rnnai')"
+"""``python -c`` code that runs the ``rnnai`` command with ``_toy.counter`` registered (put this
+folder on ``PYTHONPATH``)."""
 
 
 @register
