@@ -115,6 +115,20 @@ class _Group(click.Group):
         return code
 
 
+def _check_readme(readme: Path, key: str) -> None:
+    """Refuse, before any work, a README that cannot be read or lacks the section's markers."""
+    start, end = f"<!-- rnnai:{key} -->", f"<!-- /rnnai:{key} -->"
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RnnaiError(f"cannot read {readme}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise RnnaiError(f"{readme} is not UTF-8 text (byte {e.start})") from e
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise RnnaiError(f"{readme} has no section markers {start} ... {end}")
+
+
 def _stdout() -> Console:
     # Wide enough that names are never cut when stdout is not a terminal (pipes, CI, tests).
     console = Console()
@@ -335,6 +349,8 @@ def bench_cmd(
 
     if json_file is not None and not json_file.parent.is_dir():
         raise RnnaiError(f"cannot write {json_file}: folder {json_file.parent} does not exist")
+    if readme is not None:
+        _check_readme(readme, "bench")
     rows = run_benches([name] if name else None, quick=quick, quiet=quiet)
     import torch
 
@@ -396,6 +412,8 @@ def report_cmd(directory: Path, readme: Path | None) -> None:
     )
     from rnnai.runtime.results import read_result
 
+    if readme is not None:
+        _check_readme(readme, "results")
     unreadable: UnreadableResultsError | None = None
     try:
         report = write_report(directory)

@@ -48,7 +48,8 @@ its session files in a private, short folder under ``/tmp`` (Ray's socket paths 
 (``sys.path`` beyond the interpreter's own) on the workers' ``PYTHONPATH`` through Ray's job
 ``runtime_env`` (``env_vars``; the driver's own environment is not touched), so that a problem
 class the driver can import, the workers can too (Ray itself adds only the script's folder and
-the working directory). On an existing cluster the problem's module must be importable there.
+the working directory). On an existing cluster the problem's module must be importable there
+(installed there, or shipped with the ``runtime_env`` argument).
 With ``quiet=True`` Ray logs only errors (its warnings, such as the one about token
 authentication, are silenced).
 Measured on this project's 2-core machine (Ray 2.60): starting a 2-CPU local cluster takes
@@ -240,13 +241,23 @@ def check_address(address: str) -> tuple[str, int] | None:
     return match["host"].strip("[]"), int(match["port"])
 
 
-def _check_reachable(address: str, connect_s: float = 5.0, answer_s: float = 10.0) -> None:
+PROBE_CONNECT_S = 5.0
+"""Longest wait for the TCP connection to a cluster's address, in seconds."""
+
+PROBE_ANSWER_S = 10.0
+"""Longest wait for a cluster's first answer after the HTTP/2 preface, in seconds."""
+
+
+def _check_reachable(
+    address: str, connect_s: float | None = None, answer_s: float | None = None
+) -> None:
     """Fail fast unless a gRPC server answers at ``address`` (Ray would wait for minutes).
 
     Args:
         address: A Ray address (``auto`` is not probed: Ray finds the cluster itself).
-        connect_s: Longest wait for the TCP connection.
-        answer_s: Longest wait for the server's first bytes after the HTTP/2 preface.
+        connect_s: Longest wait for the TCP connection (default `PROBE_CONNECT_S`).
+        answer_s: Longest wait for the server's first bytes after the HTTP/2 preface (default
+            `PROBE_ANSWER_S`).
 
     Raises:
         RnnaiError: If the connection is refused or times out, or the server stays silent or
@@ -256,6 +267,8 @@ def _check_reachable(address: str, connect_s: float = 5.0, answer_s: float = 10.
     if parsed is None:
         return
     host, port = parsed
+    connect_s = PROBE_CONNECT_S if connect_s is None else connect_s
+    answer_s = PROBE_ANSWER_S if answer_s is None else answer_s
     hint = "start one with `ray start --head` or leave out the address to start a local cluster"
     try:
         conn = socket.create_connection((host, port), connect_s)
@@ -317,6 +330,10 @@ class RayEvaluator:
         max_retries: How many times a chunk is re-run after its worker process died.
         timeout_s: Longest wait for one population in seconds (None: no limit).
         quiet: Let Ray log only errors (by default it also logs warnings).
+        runtime_env: Ray's runtime environment for this driver's job, e.g.
+            ``{"env_vars": {"PYTHONPATH": "/shared/code"}}`` or ``{"py_modules": [...]}`` so that
+            a cluster's workers can import the problem's module. Default: for a local cluster,
+            the driver's import folders on ``PYTHONPATH``; for an address, none.
 
     Raises:
         RnnaiError: For a bad argument (an address not of the form ``auto``, ``HOST:PORT`` or
@@ -331,6 +348,7 @@ class RayEvaluator:
         max_retries: int = 3,
         timeout_s: float | None = None,
         quiet: bool = False,
+        runtime_env: dict[str, Any] | None = None,
     ) -> None:
         self.workers = None if workers is None else _positive_int(workers, "workers", 1)
         if address is not None and (not isinstance(address, str) or not address.strip()):
@@ -339,6 +357,9 @@ class RayEvaluator:
             check_address(address)
         self.address = address
         self.quiet = bool(quiet)
+        if runtime_env is not None and not isinstance(runtime_env, dict):
+            raise RnnaiError(f"runtime_env must be a dict or None, got {runtime_env!r}")
+        self.runtime_env = runtime_env
         self.chunks = None if chunks is None else _positive_int(chunks, "chunks", 1)
         self.max_retries = _positive_int(max_retries, "max_retries", 0)
         if timeout_s is not None and (
@@ -389,7 +410,12 @@ class RayEvaluator:
     def _connect_address(self, address: str) -> None:
         _check_reachable(address)
         try:
-            self._ray.init(address=address, log_to_driver=False, logging_level=self._log_level())
+            self._ray.init(
+                address=address,
+                log_to_driver=False,
+                logging_level=self._log_level(),
+                runtime_env=self.runtime_env,
+            )
         except Exception as err:  # Ray raises many types here; all mean "cannot connect"
             first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise RnnaiError(f"cannot connect to the Ray cluster at {address!r}: {first}") from err
@@ -414,7 +440,7 @@ class RayEvaluator:
                 logging_level=self._log_level(),
                 _temp_dir=self._temp_dir,
                 # The job's workers get the driver's import folders (see the module docstring).
-                runtime_env={"env_vars": {"PYTHONPATH": _driver_path()}},
+                runtime_env=self.runtime_env or {"env_vars": {"PYTHONPATH": _driver_path()}},
             )
         except BaseException:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
@@ -553,7 +579,7 @@ def make_evaluator(
         address: An existing Ray cluster to use (then Ray is used whatever ``workers`` says).
         quiet: Let Ray log only errors.
         **options: Further `RayEvaluator` arguments (``chunks``, ``max_retries``,
-            ``timeout_s``).
+            ``timeout_s``, ``runtime_env``).
 
     Returns:
         An in-process `LocalEvaluator` (with a no-op ``shutdown``) or a `RayEvaluator`; use it

@@ -200,18 +200,23 @@ def _run_lock(folder: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock; the file stays (deleting it would race a new owner)
 
 
+def _check_parallel_args(workers: int | None, ray_address: str | None) -> None:
+    """Refuse a negative or non-integer ``workers`` and a malformed ``ray_address``."""
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise RnnaiError(f"workers must be a non-negative integer or None, got {workers!r}")
+    if ray_address is not None:
+        if not isinstance(ray_address, str) or not ray_address.strip():
+            raise RnnaiError(f"the Ray address must be a non-empty string, got {ray_address!r}")
+        check_address(ray_address)
+
+
 def _parallel_options(
     exp: Experiment, workers: int | None, ray_address: str | None
 ) -> tuple[int | None, str | None]:
     """Check ``workers``/``ray_address`` for ``exp``: drop unused ones, cap workers at the CPUs."""
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
-        raise RnnaiError(f"workers must be a non-negative integer or None, got {workers!r}")
-    if workers is not None and workers < 0:
-        raise RnnaiError(f"workers must be a non-negative integer or None, got {workers}")
-    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
-        raise RnnaiError(f"the Ray address must be a non-empty string, got {ray_address!r}")
-    if ray_address is not None:
-        check_address(ray_address)
+    _check_parallel_args(workers, ray_address)
     if not exp.uses_workers:
         given = [
             option
@@ -506,12 +511,14 @@ def reproduce(
         The path of REPORT.md.
 
     Raises:
-        RnnaiError: For a bad scale, selection or output folder (before anything runs).
+        RnnaiError: For a bad scale, selection, output folder, ``workers`` or ``ray_address``
+            (before anything runs).
         ReproduceError: If some experiments failed or some results in ``out`` are unreadable;
             the others' results and the report are written, each failure's traceback is in
             ``OUT/<name>/error.txt``.
     """
     check_scale(scale)
+    _check_parallel_args(workers, ray_address)
     chosen = select_experiments(only, all_)
     out = _out_path(out)
     _prepare_out(out)

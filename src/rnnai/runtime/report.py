@@ -186,7 +186,8 @@ def write_report(
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise RnnaiError(f"results folder {out_dir} does not exist")
+        what = "is not a folder" if out_dir.exists() else "does not exist"
+        raise RnnaiError(f"results folder {out_dir} {what}")
     found, broken = _collect(out_dir)
     failures = dict(failures or {})
     if not found and not failures and not broken:
