@@ -66,10 +66,10 @@ def speedup(ours: float, anchor: float | None, unit: str) -> float | None:
         The speedup, or None without an anchor, for ``fraction`` rows or non-positive values.
 
     Raises:
-        ValueError: For an unknown unit.
+        RnnaiError: For an unknown unit.
     """
     if unit not in TIME_UNITS and not _is_rate(unit) and unit != "fraction":
-        raise ValueError(f"unit must be one of {', '.join(TIME_UNITS)}, '<x>/s' or 'fraction'")
+        raise RnnaiError(f"unit must be one of {', '.join(TIME_UNITS)}, '<x>/s' or 'fraction'")
     if anchor is None or unit == "fraction":
         return None
     if not (ours > 0 and anchor > 0 and math.isfinite(ours) and math.isfinite(anchor)):
@@ -77,7 +77,7 @@ def speedup(ours: float, anchor: float | None, unit: str) -> float | None:
     return anchor / ours if unit in TIME_UNITS else ours / anchor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BenchRow:
     """One benchmark measurement.
 
@@ -110,11 +110,11 @@ class BenchRow:
             The row.
         """
         return cls(
-            name,
-            float(ours),
-            None if anchor is None else float(anchor),
-            unit,
-            speedup(ours, anchor, unit),
+            name=name,
+            ours=float(ours),
+            anchor=None if anchor is None else float(anchor),
+            unit=unit,
+            speedup=speedup(ours, anchor, unit),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,10 +241,10 @@ def median_time(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> flo
         The median of ``repeats`` ``time.perf_counter`` measurements, in seconds.
 
     Raises:
-        ValueError: If ``repeats`` < 1 or ``warmup`` < 0.
+        RnnaiError: If ``repeats`` < 1 or ``warmup`` < 0.
     """
     if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+        raise RnnaiError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
     for _ in range(warmup):
         fn()
     times = []

@@ -135,7 +135,7 @@ class _RunCheckpointer(Checkpointer):
 
     def save(self, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> None:
         if WALL_KEY in state:
-            raise ValueError(f"checkpoint state key {WALL_KEY!r} is reserved for the runner")
+            raise RnnaiError(f"checkpoint state key {WALL_KEY!r} is reserved for the runner")
         super().save(tensors, {**state, WALL_KEY: self.wall_s()})
 
     def load(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:

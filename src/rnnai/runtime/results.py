@@ -28,7 +28,7 @@ import torch
 
 import rnnai
 from rnnai.runtime.checkpoint import atomic_write_json
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiTypeError
 
 __all__ = [
     "REQUIRED_KEYS",
@@ -71,10 +71,10 @@ def check_verdict(verdict: str) -> str:
         The verdict unchanged.
 
     Raises:
-        ValueError: Naming the allowed values.
+        RnnaiError: Naming the allowed values.
     """
     if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+        raise RnnaiError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
     return verdict
 
 
@@ -104,7 +104,7 @@ def to_jsonable(obj: Any, nonfinite: list[str] | None = None, path: str = "") ->
         A structure of dict/list/str/int/float/bool/None without NaN or infinity.
 
     Raises:
-        TypeError: For objects with no JSON equivalent.
+        RnnaiTypeError: For objects with no JSON equivalent.
     """
     if isinstance(obj, np.ndarray):
         obj = obj.tolist()
@@ -126,12 +126,14 @@ def to_jsonable(obj: Any, nonfinite: list[str] | None = None, path: str = "") ->
         out = {}
         for key, value in obj.items():
             if not isinstance(key, str | int) or isinstance(key, bool):
-                raise TypeError(f"JSON keys must be strings, got {key!r} at {path or 'top level'}")
+                raise RnnaiTypeError(
+                    f"JSON keys must be strings, got {key!r} at {path or 'top level'}"
+                )
             out[str(key)] = to_jsonable(value, nonfinite, f"{path}.{key}" if path else str(key))
         return out
     if isinstance(obj, list | tuple):
         return [to_jsonable(v, nonfinite, f"{path}[{i}]") for i, v in enumerate(obj)]
-    raise TypeError(f"{path or 'value'} of type {type(obj).__name__} is not JSON-able")
+    raise RnnaiTypeError(f"{path or 'value'} of type {type(obj).__name__} is not JSON-able")
 
 
 def build_result(
@@ -171,13 +173,13 @@ def build_result(
         The result, strict-JSON-able, keys in `REQUIRED_KEYS` order.
 
     Raises:
-        ValueError: If ``verdict`` is not allowed or ``paper`` lacks a key.
-        TypeError: If a value has no JSON equivalent.
+        RnnaiError: If ``verdict`` is not allowed or ``paper`` lacks a key.
+        RnnaiTypeError: If a value has no JSON equivalent.
     """
     check_verdict(verdict)
     missing = [k for k in ("citation", "metric", "value") if k not in paper]
     if missing:
-        raise ValueError(f"paper claim lacks {', '.join(missing)}")
+        raise RnnaiError(f"paper claim lacks {', '.join(missing)}")
     nonfinite: list[str] = []
     result = {
         "experiment": experiment,
@@ -210,9 +212,10 @@ def write_result(path: Path | str, result: Mapping[str, Any]) -> None:
         result: A result as built by `build_result`.
 
     Raises:
-        ValueError: If a key is missing or the verdict is not allowed.
+        RnnaiError: If a key is missing, a value has the wrong type or the verdict is not
+            allowed.
     """
-    _validate(dict(result), str(path), ValueError)
+    _validate(dict(result), str(path), RnnaiError)
     atomic_write_json(path, to_jsonable(result))
 
 
