@@ -77,7 +77,7 @@ class _Path(click.Path):
 class _Group(click.Group):
     """A click group that turns user errors into one ``error:`` line and exit code 2."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Any = None,
         prog_name: str | None = None,

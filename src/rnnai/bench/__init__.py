@@ -15,6 +15,14 @@ Units: a time (``s``, ``ms``, ``us``, ``ns``; lower is better) or a rate ending 
 is better); ``speedup`` is how many times faster ours is than the anchor (>1 = faster). Non-speed
 rows (an agreement rate, say) use unit ``fraction`` and no anchor. Benchmarks should set torch's
 thread count deliberately (the machine has 2 shared cores) and say so in the row name or docs.
+
+Examples:
+    >>> from rnnai.bench import BenchRow, bench_table_markdown, speedup
+    >>> speedup(2.0, 6.0, "ms"), speedup(300.0, 100.0, "steps/s")
+    (3.0, 3.0)
+    >>> row = BenchRow.compare("lstm step", ours=2.0, anchor=6.0, unit="ms")
+    >>> print(bench_table_markdown([row]).splitlines()[-1])
+    | lstm step | 2 | 6 | ms | 3× |
 """
 
 from __future__ import annotations

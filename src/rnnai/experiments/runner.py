@@ -140,8 +140,8 @@ class _RunCheckpointer(Checkpointer):
 
     def load(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
         if self._preloaded is not None:
-            loaded, self._preloaded = self._preloaded, None
-            return loaded
+            preloaded, self._preloaded = self._preloaded, None
+            return preloaded
         loaded = super().load()
         if loaded is not None:
             loaded[1].pop(WALL_KEY, None)
@@ -260,7 +260,8 @@ def _experiment_config(exp: Experiment, scale: str) -> dict[str, Any]:
 
 
 def _check_plots(ctx: RunContext, plots: list[str]) -> tuple[list[str], list[str]]:
-    kept, missing = [], []
+    kept: list[str] = []
+    missing: list[str] = []
     for plot in plots:
         path = Path(plot)
         if path.is_absolute():
@@ -367,19 +368,20 @@ def _run_locked(
         workers=workers,
         ray_address=ray_address,
     )
+    run_versions = versions()
     run_info = {
         "experiment": exp.name,
         "scale": scale,
         "seed": seed,
         "config": config,
-        "versions": versions(),
+        "versions": run_versions,
         "resumed": resumed,
     }
     atomic_write_json(out_dir / "config.json", run_info)
     with display if own_display else contextlib.nullcontext():
         ctx.log(f"scale {scale}, seed {seed}, writing to {out_dir}")
         ctx.log("config " + json.dumps(config, sort_keys=True))
-        ctx.log("versions " + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()))
+        ctx.log("versions " + ", ".join(f"{k} {v}" for k, v in run_versions.items()))
         if resume:
             ctx.log(
                 f"resuming from {ckpt.path} ({format_duration(ckpt.wall_before)} already spent)"

@@ -20,6 +20,25 @@ experiment can checkpoint everything with one call::
     ...
     tensors, state = ckpt.load()
     nets = unpack_state(state["nets"], tensors)
+
+Examples:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> from rnnai.runtime.checkpoint import Checkpointer, pack_state, unpack_state
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "run.safetensors"
+    >>> ckpt = Checkpointer(path, {"experiment": "demo", "seed": 0})
+    >>> tensors, skeleton = pack_state({"w": torch.ones(2), "momentum": (0.9, 0.99)})
+    >>> ckpt.save(tensors, {"step": 3, "nets": skeleton})
+    >>> loaded, state = ckpt.load()
+    >>> state["step"], unpack_state(state["nets"], loaded)["momentum"]
+    (3, (0.9, 0.99))
+    >>> Checkpointer(ckpt.path, {"experiment": "demo", "seed": 1}).load()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rnnai.runtime.errors.RnnaiError: checkpoint ... (differs in seed); delete it or run without ...
+    >>> folder.cleanup()
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ CPUs there are, an option the experiment does not use). The CLI prints it as one
 ``warning: <message>``, also under ``--quiet``.
 
 Examples:
-    >>> from rnnai.runtime.errors import RnnaiError
+    >>> from rnnai.runtime.errors import RnnaiError, RnnaiTypeError, RnnaiWarning
     >>> try:
     ...     raise RnnaiError("unknown scale 'huge'; choose one of smoke, quick, paper")
     ... except ValueError as e:  # an RnnaiError is a ValueError

@@ -80,7 +80,7 @@ def configure_numba_cache() -> bool:
         except OSError:
             _configured = False
         if _configured and not os.environ.get("NUMBA_CACHE_DIR"):
-            config.CACHE_DIR = str(folder)
+            config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]  # set from env at import
     return _configured
 
 

@@ -3,6 +3,15 @@
 `write_report` reads every ``OUT/*/result.json``; `results_table_markdown` renders the table alone
 (the README's results table is the same table). Rows are ordered by experiment name, numbers are
 formatted for reading: integers with thousands separators, other numbers to 4 significant digits.
+
+A ``result.json`` that cannot be read (not UTF-8, not strict JSON, a missing key, a value of the
+wrong type) does not stop the report: it is listed under "Failed runs", and `write_report` then
+raises `UnreadableResultsError` naming every such file, so that ``rnnai report`` exits nonzero.
+
+Examples:
+    >>> from rnnai.runtime.report import format_number
+    >>> format_number(74000), format_number(0.123456), format_number(51234.5), format_number(None)
+    ('74,000', '0.1235', '51,230', '—')
 """
 
 from __future__ import annotations

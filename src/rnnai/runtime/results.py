@@ -12,6 +12,20 @@ The schema (see DESIGN.md and docs/CONTRACTS.md)::
 The JSON is strict: numpy scalars and arrays become plain numbers and lists, and NaN or infinity
 (which strict JSON cannot hold) become ``null``; every such replacement is listed in ``notes`` so a
 reader knows a ``null`` metric was not finite rather than missing.
+
+`read_result` checks the types of every field the report uses, so a damaged or foreign file is
+an `RnnaiError` naming the file, never a crash further on.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.runtime.results import check_verdict, to_jsonable
+    >>> nonfinite = []
+    >>> to_jsonable({"loss": float("nan"), "n": np.int64(3), "curve": np.arange(3)}, nonfinite)
+    {'loss': None, 'n': 3, 'curve': [0, 1, 2]}
+    >>> nonfinite
+    ['loss (nan)']
+    >>> check_verdict("partial")
+    'partial'
 """
 
 from __future__ import annotations

@@ -10,6 +10,16 @@ Generator state can be saved in a checkpoint: `numpy_rng_state` gives a JSON-abl
 `set_numpy_rng_state` restores it; a ``torch.Generator`` saves its state with ``gen.get_state()``
 (a uint8 tensor, to be stored among the checkpoint's tensors) and restores it with
 ``gen.set_state(tensor)``.
+
+Examples:
+    >>> from rnnai.runtime.seeding import derive_seed, make_rng, numpy_rng_state
+    >>> derive_seed(0, "data") == derive_seed(0, "data") != derive_seed(0, "init")
+    True
+    >>> a, b = make_rng(derive_seed(0, "data")), make_rng(derive_seed(0, "data"))
+    >>> bool(a.random() == b.random())
+    True
+    >>> numpy_rng_state(a)["bit_generator"]
+    'PCG64'
 """
 
 from __future__ import annotations
