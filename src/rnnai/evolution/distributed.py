@@ -31,7 +31,10 @@ generation completes with the same numbers. An exception raised by ``problem.eva
 not retried (it would fail again); it reaches the caller with its own type. Running out of
 retries, or any other Ray system error during an evaluation (a lost node, a lost connection to
 the cluster), raises `WorkerLostError`, an `RnnaiError` (the CLI prints it as one ``error:``
-line); ``timeout_s`` bounds the wait for one population.
+line); ``timeout_s`` bounds the wait for one population. One case stays outside Python's
+reach: if the raylet on the driver's own machine dies, Ray's core worker ends the driver process
+itself (exit status 1, after Ray's own "Raylet is terminated" message) and no exception is ever
+raised; a lost *remote* node or worker is reported as above.
 
 Connecting. An address must be ``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"``; anything
 else is an `RnnaiError` before Ray is touched. Before ``ray.init`` is called on ``HOST:PORT``,
