@@ -1,7 +1,22 @@
 """The ``rnnai`` command: ``list``, ``run``, ``reproduce``, ``bench`` and ``report``.
 
-Every user error (an `RnnaiError` or a bad option) is printed as one line, ``error: <message>``, on
-stderr and exits with code 2; progress goes to stderr, results to stdout.
+Every user error (an `RnnaiError`, a bad option, an unreadable result) is printed as one line,
+``error: <message>``, on stderr and exits with code 2; any other exception is a bug and keeps its
+traceback. An accepted but adjusted or ignored request (an `RnnaiWarning`: ``--workers`` above
+the CPUs, ``--workers`` for an experiment that does not use it) is printed as one line,
+``warning: <message>``, also under ``--quiet``. Progress goes to stderr, results to stdout.
+Empty paths (``--out ''``) are refused: they would silently mean the current folder.
+
+Examples:
+    >>> from click.testing import CliRunner
+    >>> from rnnai.cli import main
+    >>> result = CliRunner().invoke(main, ["run", "lstm.adding", "--scale", "huge"])
+    >>> result.exit_code
+    2
+    >>> print(result.stderr.strip())  # doctest: +ELLIPSIS
+    error: Invalid value for '--scale': 'huge' is not one of 'smoke', 'quick', 'paper'.
+    >>> CliRunner().invoke(main, ["report", ""]).stderr.startswith("error: ")
+    True
 """
 
 from __future__ import annotations
@@ -9,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 import rnnai
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiWarning
 
 __all__ = ["main"]
 
@@ -31,10 +47,37 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` for the CLI: an `RnnaiWarning` as one ``warning:`` line."""
+    if issubclass(category, RnnaiWarning):
+        click.echo(f"warning: {_one_line(str(message))}", err=True)
+    else:
+        _original_showwarning(message, category, filename, lineno, file, line)
+
+
+_original_showwarning = warnings.showwarning
+
+
+class _Path(click.Path):
+    """``click.Path`` that refuses an empty string (which would mean the current folder)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class _Group(click.Group):
     """A click group that turns user errors into one ``error:`` line and exit code 2."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Any = None,
         prog_name: str | None = None,
@@ -43,13 +86,16 @@ class _Group(click.Group):
         **extra: Any,
     ) -> Any:
         try:
-            rv = super().main(
-                args=args,
-                prog_name=prog_name,
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", RnnaiWarning)
+                warnings.showwarning = _show_warning
+                rv = super().main(
+                    args=args,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
             code = rv if isinstance(rv, int) else 0
         except click.ClickException as e:
             if _NO_ARGS is not None and isinstance(e, _NO_ARGS):  # bare `rnnai`: show the help
@@ -67,6 +113,20 @@ class _Group(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _check_readme(readme: Path, key: str) -> None:
+    """Refuse, before any work, a README that cannot be read or lacks the section's markers."""
+    start, end = f"<!-- rnnai:{key} -->", f"<!-- /rnnai:{key} -->"
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RnnaiError(f"cannot read {readme}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise RnnaiError(f"{readme} is not UTF-8 text (byte {e.start})") from e
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise RnnaiError(f"{readme} has no section markers {start} ... {end}")
 
 
 def _stdout() -> Console:
@@ -95,14 +155,16 @@ def _workers_options(fn: Any) -> Any:
         "--ray-address",
         default=None,
         metavar="ADDR",
-        help="Evaluate populations on this existing Ray cluster (ray.init(address=ADDR)).",
+        help="Evaluate populations on this existing Ray cluster: auto, HOST:PORT or "
+        "ray://HOST:PORT (ray.init(address=ADDR)).",
     )(fn)
     return click.option(
         "--workers",
         type=click.IntRange(min=0),
         default=None,
         help="Evaluate populations on N local Ray workers (needs rnnai[distributed]); OOPS "
-        "searches: N threads. The results are the same as in-process.",
+        "searches: N threads. At most the CPUs there are. The results are the same as "
+        "in-process. Experiments that cannot use it say so and ignore it.",
     )(fn)
 
 
@@ -163,7 +225,7 @@ def list_cmd(as_json: bool) -> None:
 @_seed_option
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=_Path(path_type=Path),
     default=Path("results"),
     show_default=True,
     help="Results folder; the run writes OUT/NAME/result.json and its plots.",
@@ -216,7 +278,7 @@ def run_cmd(
 @click.option("--all", "all_", is_flag=True, help="Run every experiment.")
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=_Path(path_type=Path),
     default=Path("results"),
     show_default=True,
     help="Results folder; REPORT.md is written there.",
@@ -265,14 +327,14 @@ def reproduce_cmd(
 @click.option(
     "--json",
     "json_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     default=None,
     help="Also write the rows as a JSON list to this file.",
 )
 @click.option("--quick", is_flag=True, help="Fewer sizes and repeats, for a fast look.")
 @click.option(
     "--readme",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     default=None,
     help="Also write the table into this README's <!-- rnnai:bench --> section.",
 )
@@ -287,6 +349,8 @@ def bench_cmd(
 
     if json_file is not None and not json_file.parent.is_dir():
         raise RnnaiError(f"cannot write {json_file}: folder {json_file.parent} does not exist")
+    if readme is not None:
+        _check_readme(readme, "bench")
     rows = run_benches([name] if name else None, quick=quick, quiet=quiet)
     import torch
 
@@ -331,25 +395,38 @@ def bench_cmd(
 
 
 @main.command("report")
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=_Path(path_type=Path))
 @click.option(
     "--readme",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     default=None,
     help="Also write the results table into this README's <!-- rnnai:results --> section.",
 )
 def report_cmd(directory: Path, readme: Path | None) -> None:
     """Write DIRECTORY/REPORT.md from the results already in DIRECTORY."""
     from rnnai.runtime.report import (
+        UnreadableResultsError,
         results_table_markdown,
         update_readme_section,
         write_report,
     )
     from rnnai.runtime.results import read_result
 
-    click.echo(f"report: {write_report(directory)}")
     if readme is not None:
-        results = [read_result(p) for p in sorted(Path(directory).glob("*/result.json"))]
+        _check_readme(readme, "results")
+    unreadable: UnreadableResultsError | None = None
+    try:
+        report = write_report(directory)
+    except UnreadableResultsError as e:  # the report holds the readable ones: finish, then fail
+        report, unreadable = e.report, e
+    click.echo(f"report: {report}")
+    if readme is not None:
+        results = []
+        for path in sorted(Path(directory).glob("*/result.json")):
+            try:
+                results.append(read_result(path))
+            except RnnaiError:
+                pass  # named in the error below
         body = (
             f"Generated by `rnnai report {directory} --readme README.md` from the runs in "
             f"`{directory}` (full report with plots: `{directory}/REPORT.md`).\n\n"
@@ -357,3 +434,5 @@ def report_cmd(directory: Path, readme: Path | None) -> None:
         )
         update_readme_section(readme, "results", body)
         click.echo(f"updated: {readme}")
+    if unreadable is not None:
+        raise unreadable

@@ -8,10 +8,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +24,13 @@ from rnnai.evolution.distributed import (
     ClosableEvaluator,
     RayEvaluator,
     WorkerLostError,
+    _check_reachable,
+    check_address,
     make_evaluator,
     split_rows,
+    usable_cpus,
 )
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiWarning
 
 requires_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None,
@@ -202,6 +207,139 @@ def test_ray_evaluator_rejects_bad_arguments_by_name(kwargs: dict, message: str)
         RayEvaluator(**kwargs)
 
 
+@pytest.mark.parametrize("address", ["garbage", "host:", ":80", "host:99999", "http://h:1"])
+def test_malformed_address_is_refused_before_ray_is_touched(address: str) -> None:
+    with pytest.raises(RnnaiError, match="Ray address must be 'auto', 'HOST:PORT'"):
+        RayEvaluator(address=address)
+
+
+@pytest.mark.parametrize(
+    ("address", "parsed"),
+    [
+        ("auto", None),
+        ("10.0.0.5:6379", ("10.0.0.5", 6379)),
+        ("ray://head-node:10001", ("head-node", 10001)),
+        ("[::1]:6379", ("::1", 6379)),
+    ],
+)
+def test_check_address_accepts_the_forms_ray_accepts(
+    address: str, parsed: tuple[str, int] | None
+) -> None:
+    assert check_address(address) == parsed
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; yields HOST:PORT."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@requires_ray
+def test_address_that_accepts_but_never_answers_fails_within_30_s(silent_server: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(RnnaiError, match="accepted the connection but sent nothing within 10 s"):
+        RayEvaluator(address=silent_server)(Wavy(), population(2))
+    assert time.perf_counter() - start < 30.0
+
+
+def test_address_that_closes_the_connection_at_once_is_refused() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def close_at_once() -> None:
+        conn, _ = server.accept()
+        conn.close()
+
+    thread = threading.Thread(target=close_at_once, daemon=True)
+    thread.start()
+    address = f"127.0.0.1:{server.getsockname()[1]}"
+    try:
+        with pytest.raises(RnnaiError, match="closed the connection|reset"):
+            _check_reachable(address, answer_s=5.0)
+    finally:
+        thread.join(timeout=5)
+        server.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("grpc") is None, reason="grpcio is not installed")
+def test_a_grpc_server_passes_the_probe() -> None:
+    from concurrent import futures
+
+    import grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        _check_reachable(f"127.0.0.1:{port}", answer_s=5.0)  # gRPC answers the HTTP/2 preface
+    finally:
+        server.stop(None)
+
+
+class _FakeRay:
+    """Records ray.init's arguments and stops there."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs: object) -> None:
+        self.calls.append({**kwargs, "_driver_pythonpath": os.environ.get("PYTHONPATH")})
+        raise RuntimeError("stop here")
+
+
+@requires_ray
+def test_local_cluster_gets_the_import_path_by_runtime_env_and_quiet_silences_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    monkeypatch.setenv("PYTHONPATH", "/driver/own")
+    for quiet, level in ((True, logging.ERROR), (False, logging.WARNING)):
+        evaluator = RayEvaluator(workers=1, quiet=quiet)
+        fake = _FakeRay()
+        evaluator._ray = fake
+        with pytest.raises(RuntimeError, match="stop here"):
+            evaluator(Wavy(), population(2))
+        (call,) = fake.calls
+        assert call["logging_level"] == level
+        assert call["_driver_pythonpath"] == "/driver/own"  # the driver's environment is untouched
+        paths = call["runtime_env"]["env_vars"]["PYTHONPATH"].split(os.pathsep)
+        assert str(Path(__file__).parent) in paths and "/driver/own" in paths
+    assert os.environ["PYTHONPATH"] == "/driver/own"
+
+
+@requires_ray
+def test_workers_beyond_the_cpus_start_a_local_cluster_of_the_cpus_with_a_warning() -> None:
+    evaluator = RayEvaluator(workers=10_000)
+    fake = _FakeRay()
+    evaluator._ray = fake
+    with pytest.warns(RnnaiWarning, match="workers=10000 is more than the"):
+        with pytest.raises(RuntimeError, match="stop here"):
+            evaluator(Wavy(), population(2))
+    assert fake.calls[0]["num_cpus"] == usable_cpus()
+
+
 @requires_ray
 def test_address_where_no_cluster_listens_fails_fast_with_a_clear_error() -> None:
     start = time.perf_counter()
@@ -296,7 +434,8 @@ def test_second_process_evaluates_on_an_existing_cluster_by_address(
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_distributed import Wavy, population\n"
         "from rnnai.evolution.distributed import RayEvaluator\n"
-        f"with RayEvaluator(address={address!r}) as ev:\n"
+        f"env = {{'env_vars': {{'PYTHONPATH': {os.pathsep.join(sys.path)!r}}}}}\n"
+        f"with RayEvaluator(address={address!r}, runtime_env=env) as ev:\n"
         "    print(ev(Wavy(), population(9)).tobytes().hex(), ev.chunk_count(9))\n"
     )
     done = subprocess.run(
@@ -324,6 +463,21 @@ def test_worker_dying_on_every_try_raises_worker_lost_error(cluster: RayEvaluato
     evaluator = RayEvaluator(chunks=1, max_retries=0)
     with pytest.raises(WorkerLostError, match="workers died 1 times on one chunk"):
         evaluator(KillAlways(os.getpid()), population(3))
+
+
+@requires_ray
+def test_a_lost_node_or_connection_is_a_worker_lost_error_and_an_rnnai_error(
+    cluster: RayEvaluator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ray
+
+    def lost(*args: object, **kwargs: object) -> None:
+        raise ray.exceptions.RaySystemError("node 3f2a lost")
+
+    monkeypatch.setattr(ray, "get", lost)
+    with pytest.raises(WorkerLostError, match="the Ray cluster failed") as info:
+        cluster(Wavy(), population(3))
+    assert isinstance(info.value, RnnaiError)
 
 
 @requires_ray

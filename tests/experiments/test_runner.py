@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import safetensors
 import torch
+from toy_experiment import CLI_WITH_TOY
 
 from rnnai.experiments import (
     Experiment,
@@ -26,12 +27,14 @@ from rnnai.experiments import (
     unregister,
 )
 from rnnai.experiments.runner import (
+    LOCK_NAME,
     ReproduceError,
+    RunLockedError,
     reproduce,
     run_experiment,
     select_experiments,
 )
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiWarning
 from rnnai.runtime.results import REQUIRED_KEYS
 
 TOY = "_toy.counter"
@@ -234,7 +237,7 @@ def test_selection_only_matches_globs_and_hidden_names_need_an_underscore_glob(
         "zztest.not_in_tour",
     ]
     assert TOY not in [e.name for e in select_experiments("*")]
-    assert [e.name for e in select_experiments("_toy.*,zztest.not*")] == [
+    assert [e.name for e in select_experiments("_toy.c*,zztest.not*")] == [
         TOY,
         "zztest.not_in_tour",
     ]
@@ -279,10 +282,12 @@ def _checkpoint_step(path: Path) -> int:
 
 def test_killed_run_resumes_to_the_same_result_as_an_uninterrupted_run(tmp_path: Path) -> None:
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "rnnai", "run", TOY, "--scale", "quick"]
+    command = [sys.executable, "-c", CLI_WITH_TOY, "run", TOY, "--scale", "quick"]
     command += ["--out", str(out), "--quiet"]
     # 200 steps of >= 50 ms: the run cannot finish while the reference below runs.
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "RNNAI_TOY_STEP_SLEEP": "0.05"}
+    tests = str(Path(__file__).parents[1])  # where toy_experiment lives
+    path = os.pathsep.join([tests, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "RNNAI_TOY_STEP_SLEEP": "0.05"}
     checkpoint = out / TOY / "checkpoint.safetensors"
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -309,3 +314,104 @@ def test_killed_run_resumes_to_the_same_result_as_an_uninterrupted_run(tmp_path:
     assert resumed["metrics"] == reference["metrics"]
     assert f"Resumed from a checkpoint at step {killed_at}." in resumed["notes"]
     assert not checkpoint.exists()
+
+
+def test_toy_experiment_is_not_shipped_with_the_library() -> None:
+    import rnnai.experiments
+
+    package = Path(rnnai.experiments.__file__).parent
+    assert not list(package.glob("_toy*.py"))
+
+
+def test_a_second_run_into_a_locked_folder_is_refused_before_touching_it(tmp_path: Path) -> None:
+    import fcntl
+
+    folder = tmp_path / TOY
+    folder.mkdir()
+    (folder / "result.json").write_text("{}")  # a first run's file, which must survive
+    with open(folder / LOCK_NAME, "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        holder.write("4242\n")
+        holder.flush()
+        with pytest.raises(RunLockedError, match="another rnnai run \\(pid 4242\\) is writing"):
+            run_experiment(TOY, "smoke", 0, tmp_path, quiet=True)
+    assert (folder / "result.json").read_text() == "{}"
+    result = run_experiment(TOY, "smoke", 0, tmp_path, quiet=True)  # the lock was released
+    assert result["metrics"]["steps"] == 20
+
+
+def test_the_run_lock_is_released_when_the_run_fails(tmp_path: Path, boom: str) -> None:
+    for _ in range(2):  # the second run would be refused if the first kept the lock
+        with pytest.raises(RuntimeError, match="boom"):
+            run_experiment(boom, "smoke", 0, tmp_path, quiet=True)
+
+
+def test_reproduce_records_a_locked_folder_as_a_failure_without_writing_into_it(
+    tmp_path: Path,
+) -> None:
+    import fcntl
+
+    folder = tmp_path / TOY
+    folder.mkdir()
+    with open(folder / LOCK_NAME, "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ReproduceError) as info:
+            reproduce("smoke", only=TOY, out=tmp_path, quiet=True)
+    assert "another rnnai run" in info.value.failures[TOY]
+    assert not (folder / "error.txt").exists()
+
+
+def test_empty_output_folder_is_refused() -> None:
+    with pytest.raises(RnnaiError, match="output folder must not be empty"):
+        run_experiment(TOY, "smoke", 0, "", quiet=True)
+    with pytest.raises(RnnaiError, match="output folder must not be empty"):
+        reproduce("smoke", only=TOY, out=" ", quiet=True)
+
+
+def test_workers_for_an_experiment_that_does_not_use_them_warn_and_are_ignored(
+    tmp_path: Path,
+) -> None:
+    assert not get_experiment(TOY).uses_workers
+    with pytest.warns(RnnaiWarning, match="_toy.counter does not use --workers or --ray-address"):
+        result = run_experiment(
+            TOY, "smoke", 0, tmp_path, quiet=True, workers=3, ray_address="127.0.0.1:1"
+        )
+    assert result["metrics"]["steps"] == 20  # and no Ray cluster was contacted
+
+
+@pytest.fixture
+def wants_workers() -> Iterator[list[Any]]:
+    """A hidden experiment that uses workers and records the ones it was given."""
+    seen: list[Any] = []
+
+    @register
+    class Parallel(_Base):
+        """Records ctx.workers."""
+
+        name = "_test.parallel"
+        uses_workers = True
+
+        def run(self, ctx: RunContext) -> Outcome:
+            seen.append((ctx.workers, ctx.ray_address))
+            return Outcome(headline=1, metrics={}, verdict="partial")
+
+    yield seen
+    unregister(Parallel.name)
+
+
+def test_workers_above_the_cpus_are_capped_with_a_warning(
+    tmp_path: Path, wants_workers: list[Any]
+) -> None:
+    from rnnai.evolution.distributed import usable_cpus
+
+    with pytest.warns(RnnaiWarning, match=f"--workers 10000 is more than the {usable_cpus()} CPU"):
+        run_experiment("_test.parallel", "smoke", 0, tmp_path, quiet=True, workers=10_000)
+    assert wants_workers == [(usable_cpus(), None)]
+
+
+def test_a_malformed_ray_address_is_refused_before_the_run(
+    tmp_path: Path, wants_workers: list[Any]
+) -> None:
+    with pytest.raises(RnnaiError, match="Ray address must be 'auto', 'HOST:PORT'"):
+        run_experiment("_test.parallel", "smoke", 0, tmp_path, quiet=True, ray_address="garbage")
+    assert wants_workers == [] and not (tmp_path / "_test.parallel").exists()

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from rnnai.runtime.errors import RnnaiError
-from rnnai.runtime.report import format_number, results_table_markdown, write_report
+from rnnai.runtime.report import (
+    UnreadableResultsError,
+    format_number,
+    results_table_markdown,
+    write_report,
+)
 from rnnai.runtime.results import write_result
 
 
@@ -82,7 +87,13 @@ def test_report_lists_failures_and_unreadable_results(
     _write(tmp_path, "lstm.adding", make_result)
     (tmp_path / "broken.task").mkdir()
     (tmp_path / "broken.task" / "result.json").write_text("{")
-    text = write_report(tmp_path, failures={"ctc.digits": "RuntimeError: boom"}).read_text()
+    with pytest.raises(UnreadableResultsError, match="1 unreadable result") as info:
+        write_report(tmp_path, failures={"ctc.digits": "RuntimeError: boom"})
+    assert info.value.unreadable == [
+        f"{tmp_path / 'broken.task' / 'result.json'} is not valid JSON: "
+        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    ]
+    text = info.value.report.read_text()
     assert "## Failed runs" in text
     assert "`ctc.digits`: RuntimeError: boom" in text
     assert "broken.task" in text

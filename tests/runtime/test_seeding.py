@@ -95,3 +95,13 @@ def test_set_numpy_rng_state_rejects_other_bit_generator() -> None:
     state = numpy_rng_state(np.random.Generator(np.random.MT19937(5)))
     with pytest.raises(ValueError, match="MT19937"):
         set_numpy_rng_state(make_rng(0), state)
+
+
+def test_a_seed_of_the_wrong_type_is_an_rnnai_type_error() -> None:
+    from rnnai.runtime.errors import RnnaiError, RnnaiTypeError
+
+    with pytest.raises(RnnaiTypeError, match="seed must be an int, got str") as info:
+        make_rng("7")  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError) and isinstance(info.value, RnnaiError)
+    with pytest.raises(RnnaiTypeError, match="keys must be int, str or bytes, got float"):
+        derive_seed(0, 1.5)  # type: ignore[arg-type]

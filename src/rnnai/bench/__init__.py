@@ -15,6 +15,14 @@ Units: a time (``s``, ``ms``, ``us``, ``ns``; lower is better) or a rate ending 
 is better); ``speedup`` is how many times faster ours is than the anchor (>1 = faster). Non-speed
 rows (an agreement rate, say) use unit ``fraction`` and no anchor. Benchmarks should set torch's
 thread count deliberately (the machine has 2 shared cores) and say so in the row name or docs.
+
+Examples:
+    >>> from rnnai.bench import BenchRow, bench_table_markdown, speedup
+    >>> speedup(2.0, 6.0, "ms"), speedup(300.0, 100.0, "steps/s")
+    (3.0, 3.0)
+    >>> row = BenchRow.compare("lstm step", ours=2.0, anchor=6.0, unit="ms")
+    >>> print(bench_table_markdown([row]).splitlines()[-1])
+    | lstm step | 2 | 6 | ms | 3× |
 """
 
 from __future__ import annotations
@@ -66,10 +74,10 @@ def speedup(ours: float, anchor: float | None, unit: str) -> float | None:
         The speedup, or None without an anchor, for ``fraction`` rows or non-positive values.
 
     Raises:
-        ValueError: For an unknown unit.
+        RnnaiError: For an unknown unit.
     """
     if unit not in TIME_UNITS and not _is_rate(unit) and unit != "fraction":
-        raise ValueError(f"unit must be one of {', '.join(TIME_UNITS)}, '<x>/s' or 'fraction'")
+        raise RnnaiError(f"unit must be one of {', '.join(TIME_UNITS)}, '<x>/s' or 'fraction'")
     if anchor is None or unit == "fraction":
         return None
     if not (ours > 0 and anchor > 0 and math.isfinite(ours) and math.isfinite(anchor)):
@@ -77,7 +85,7 @@ def speedup(ours: float, anchor: float | None, unit: str) -> float | None:
     return anchor / ours if unit in TIME_UNITS else ours / anchor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BenchRow:
     """One benchmark measurement.
 
@@ -110,11 +118,11 @@ class BenchRow:
             The row.
         """
         return cls(
-            name,
-            float(ours),
-            None if anchor is None else float(anchor),
-            unit,
-            speedup(ours, anchor, unit),
+            name=name,
+            ours=float(ours),
+            anchor=None if anchor is None else float(anchor),
+            unit=unit,
+            speedup=speedup(ours, anchor, unit),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,10 +249,10 @@ def median_time(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> flo
         The median of ``repeats`` ``time.perf_counter`` measurements, in seconds.
 
     Raises:
-        ValueError: If ``repeats`` < 1 or ``warmup`` < 0.
+        RnnaiError: If ``repeats`` < 1 or ``warmup`` < 0.
     """
     if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+        raise RnnaiError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
     for _ in range(warmup):
         fn()
     times = []

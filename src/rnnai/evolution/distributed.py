@@ -29,15 +29,32 @@ Failures. A worker process that dies in the middle of a chunk (killed, out of me
 lost) is a *system* failure: Ray re-runs that chunk's task, up to ``max_retries`` times, and the
 generation completes with the same numbers. An exception raised by ``problem.evaluate`` itself is
 not retried (it would fail again); it reaches the caller with its own type. Running out of
-retries raises `WorkerLostError`; ``timeout_s`` bounds the wait for one population.
+retries, or any other Ray system error during an evaluation (a lost node, a lost connection to
+the cluster), raises `WorkerLostError`, an `RnnaiError` (the CLI prints it as one ``error:``
+line); ``timeout_s`` bounds the wait for one population. One case stays outside Python's
+reach: if the raylet on the driver's own machine dies, Ray's core worker ends the driver process
+itself (exit status 1, after Ray's own "Raylet is terminated" message) and no exception is ever
+raised; a lost *remote* node or worker is reported as above.
+
+Connecting. An address must be ``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"``; anything
+else is an `RnnaiError` before Ray is touched. Before ``ray.init`` is called on ``HOST:PORT``,
+a probe opens a TCP connection (5 s) and sends the HTTP/2 connection preface that gRPC (and so
+Ray's GCS and client servers) answers with its SETTINGS frame; a host that accepts the connection
+but sends nothing within 10 s is refused with one line, instead of ``ray.init`` waiting for
+minutes. Any error of ``ray.init`` itself is reported as an `RnnaiError` naming the address.
 
 Deviations from a plain ``ray.init()``: a local cluster is started without the dashboard,
 without forwarding worker logs to the driver (a problem's prints stay in Ray's log files), with
 its session files in a private, short folder under ``/tmp`` (Ray's socket paths must stay under
-107 characters) that `RayEvaluator.shutdown` removes, and with the driver's import folders
-(``sys.path`` beyond the interpreter's own) on the workers' ``PYTHONPATH``, so that a problem
+107 characters) that `RayEvaluator.shutdown` removes, with at most `usable_cpus` CPUs (more
+``workers`` are capped, with an `RnnaiWarning`), and with the driver's import folders
+(``sys.path`` beyond the interpreter's own) on the workers' ``PYTHONPATH`` through Ray's job
+``runtime_env`` (``env_vars``; the driver's own environment is not touched), so that a problem
 class the driver can import, the workers can too (Ray itself adds only the script's folder and
-the working directory). On an existing cluster the problem's module must be importable there.
+the working directory). On an existing cluster the problem's module must be importable there
+(installed there, or shipped with the ``runtime_env`` argument).
+With ``quiet=True`` Ray logs only errors (its warnings, such as the one about token
+authentication, are silenced).
 Measured on this project's 2-core machine (Ray 2.60): starting a 2-CPU local cluster takes
 3-8 s and about 490 MiB when the machine is quiet; see ``rnnai bench evolution`` for the cost of
 a population's round trip and the break-even against one worker.
@@ -46,16 +63,30 @@ Usage::
 
     with make_evaluator(workers=2) as evaluate:          # a RayEvaluator (a LocalEvaluator for 1)
         best = searcher.step(problem, evaluate)
+
+Examples:
+    >>> from rnnai.evolution.distributed import make_evaluator, split_rows
+    >>> split_rows(7, 3)
+    [(0, 3), (3, 5), (5, 7)]
+    >>> with make_evaluator(workers=1) as evaluate:  # in-process: Ray is not started
+    ...     type(evaluate).__name__
+    '_LocalContext'
+    >>> RayEvaluator(address="garbage")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rnnai.runtime.errors.RnnaiError: Ray address must be 'auto', 'HOST:PORT' or ..., got 'garbage'
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import socket
 import sys
 import tempfile
+import warnings
 from types import ModuleType
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -68,16 +99,18 @@ from rnnai.evolution.core import (
     check_fitness,
     check_genomes,
 )
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiWarning
 
 __all__ = [
     "INSTALL_HINT",
     "ClosableEvaluator",
     "RayEvaluator",
     "WorkerLostError",
+    "check_address",
     "import_ray",
     "make_evaluator",
     "split_rows",
+    "usable_cpus",
 ]
 
 INSTALL_HINT = "pip install 'rnnai[distributed]'"
@@ -97,8 +130,20 @@ class ClosableEvaluator(Evaluator, Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-class WorkerLostError(RuntimeError):
-    """Ray workers kept dying on a chunk of the population until its retries ran out."""
+class WorkerLostError(RnnaiError, RuntimeError):
+    """Ray workers kept dying on a chunk until its retries ran out, or the cluster was lost.
+
+    An `RnnaiError` (so the CLI reports it as one ``error:`` line with exit code 2) and a
+    ``RuntimeError``.
+    """
+
+
+def usable_cpus() -> int:
+    """The number of CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def import_ray() -> ModuleType:
@@ -158,25 +203,97 @@ def _evaluate_chunk(problem: Problem, genomes: np.ndarray) -> np.ndarray:
     return check_fitness(problem.evaluate(genomes), genomes.shape[0])
 
 
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
 def _short_temp_dir() -> str:
     # Ray's Unix sockets live under the session folder: keep the prefix short.
     base = "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else None
     return tempfile.mkdtemp(prefix="rnnai-ray-", dir=base)
 
 
-def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Fail fast when nothing listens at a ``host:port`` address (Ray would retry for minutes)."""
-    host_port = address.removeprefix("ray://")
-    host, sep, port = host_port.rpartition(":")
-    if not sep or not port.isdigit():
-        return  # "auto" and the like: Ray finds the address itself and fails quickly
-    try:
-        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout_s).close()
-    except OSError as err:
+_ADDRESS_RE = re.compile(
+    r"^(ray://)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$"
+)
+
+# The HTTP/2 client connection preface followed by an empty SETTINGS frame (RFC 9113, 3.4 and
+# 6.5): a gRPC server answers it with its own SETTINGS frame.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def check_address(address: str) -> tuple[str, int] | None:
+    """Check the form of a Ray address before anything connects.
+
+    Args:
+        address: ``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"`` (an IPv6 host in brackets).
+
+    Returns:
+        ``(host, port)``, or None for ``"auto"`` (Ray finds the cluster itself).
+
+    Raises:
+        RnnaiError: For any other form, or a port outside 1..65535.
+    """
+    if address.strip() == "auto":
+        return None
+    match = _ADDRESS_RE.match(address.strip())
+    if match is None or not 0 < int(match["port"]) < 65536:
         raise RnnaiError(
-            f"no Ray cluster answers at {address!r} ({err}); start one with `ray start --head` "
-            "or leave out the address to start a local cluster"
-        ) from err
+            f"Ray address must be 'auto', 'HOST:PORT' or 'ray://HOST:PORT', got {address!r}"
+        )
+    return match["host"].strip("[]"), int(match["port"])
+
+
+PROBE_CONNECT_S = 5.0
+"""Longest wait for the TCP connection to a cluster's address, in seconds."""
+
+PROBE_ANSWER_S = 10.0
+"""Longest wait for a cluster's first answer after the HTTP/2 preface, in seconds."""
+
+
+def _check_reachable(
+    address: str, connect_s: float | None = None, answer_s: float | None = None
+) -> None:
+    """Fail fast unless a gRPC server answers at ``address`` (Ray would wait for minutes).
+
+    Args:
+        address: A Ray address (``auto`` is not probed: Ray finds the cluster itself).
+        connect_s: Longest wait for the TCP connection (default `PROBE_CONNECT_S`).
+        answer_s: Longest wait for the server's first bytes after the HTTP/2 preface (default
+            `PROBE_ANSWER_S`).
+
+    Raises:
+        RnnaiError: If the connection is refused or times out, or the server stays silent or
+            closes the connection without answering.
+    """
+    parsed = check_address(address)
+    if parsed is None:
+        return
+    host, port = parsed
+    connect_s = PROBE_CONNECT_S if connect_s is None else connect_s
+    answer_s = PROBE_ANSWER_S if answer_s is None else answer_s
+    hint = "start one with `ray start --head` or leave out the address to start a local cluster"
+    try:
+        conn = socket.create_connection((host, port), connect_s)
+    except OSError as err:
+        raise RnnaiError(f"no Ray cluster answers at {address!r} ({err}); {hint}") from err
+    with conn:
+        try:
+            conn.settimeout(answer_s)
+            conn.sendall(_H2_PREFACE)
+            answer = conn.recv(9)
+        except TimeoutError as err:
+            raise RnnaiError(
+                f"no Ray cluster answers at {address!r}: the host accepted the connection but "
+                f"sent nothing within {answer_s:g} s; {hint}"
+            ) from err
+        except OSError as err:
+            raise RnnaiError(f"no Ray cluster answers at {address!r} ({err}); {hint}") from err
+    if not answer:
+        raise RnnaiError(
+            f"no Ray cluster answers at {address!r}: the host closed the connection without "
+            f"answering; {hint}"
+        )
 
 
 def _driver_path() -> str:
@@ -215,9 +332,15 @@ class RayEvaluator:
             evaluates each population in one worker.
         max_retries: How many times a chunk is re-run after its worker process died.
         timeout_s: Longest wait for one population in seconds (None: no limit).
+        quiet: Let Ray log only errors (by default it also logs warnings).
+        runtime_env: Ray's runtime environment for this driver's job, e.g.
+            ``{"env_vars": {"PYTHONPATH": "/shared/code"}}`` or ``{"py_modules": [...]}`` so that
+            a cluster's workers can import the problem's module. Default: for a local cluster,
+            the driver's import folders on ``PYTHONPATH``; for an address, none.
 
     Raises:
-        RnnaiError: For a bad argument, or if Ray is not installed.
+        RnnaiError: For a bad argument (an address not of the form ``auto``, ``HOST:PORT`` or
+            ``ray://HOST:PORT``), or if Ray is not installed.
     """
 
     def __init__(
@@ -227,11 +350,19 @@ class RayEvaluator:
         chunks: int | None = None,
         max_retries: int = 3,
         timeout_s: float | None = None,
+        quiet: bool = False,
+        runtime_env: dict[str, Any] | None = None,
     ) -> None:
         self.workers = None if workers is None else _positive_int(workers, "workers", 1)
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise RnnaiError(f"address must be a non-empty string or None, got {address!r}")
+        if address is not None:
+            check_address(address)
         self.address = address
+        self.quiet = bool(quiet)
+        if runtime_env is not None and not isinstance(runtime_env, dict):
+            raise RnnaiError(f"runtime_env must be a dict or None, got {runtime_env!r}")
+        self.runtime_env = runtime_env
         self.chunks = None if chunks is None else _positive_int(chunks, "chunks", 1)
         self.max_retries = _positive_int(max_retries, "max_retries", 0)
         if timeout_s is not None and (
@@ -258,15 +389,7 @@ class RayEvaluator:
             if self.address is None:
                 self._start_local()
             else:
-                _check_reachable(self.address)
-                try:
-                    ray.init(
-                        address=self.address, log_to_driver=False, logging_level=logging.WARNING
-                    )
-                except ConnectionError as err:
-                    raise RnnaiError(
-                        f"cannot connect to the Ray cluster at {self.address!r}: {err}"
-                    ) from err
+                self._connect_address(self.address)
             self._owner = True
         context = ray.get_runtime_context()
         # Job ids restart at 1 in every new cluster; the driver's node id does not repeat.
@@ -276,31 +399,56 @@ class RayEvaluator:
             self._cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
             self._remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_evaluate_chunk)
             self._job = job
+            if self.workers is not None and self.workers > self._cpus and self.chunks is None:
+                warnings.warn(
+                    f"workers={self.workers} is more than the {self._cpus} CPUs of the Ray "
+                    f"cluster; each population is split into at most {self._cpus} tasks",
+                    RnnaiWarning,
+                    stacklevel=4,
+                )
+
+    def _log_level(self) -> int:
+        return logging.ERROR if self.quiet else logging.WARNING
+
+    def _connect_address(self, address: str) -> None:
+        _check_reachable(address)
+        try:
+            self._ray.init(
+                address=address,
+                log_to_driver=False,
+                logging_level=self._log_level(),
+                runtime_env=self.runtime_env,
+            )
+        except Exception as err:  # Ray raises many types here; all mean "cannot connect"
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise RnnaiError(f"cannot connect to the Ray cluster at {address!r}: {first}") from err
 
     def _start_local(self) -> None:
         ray = self._ray
+        cpus = usable_cpus()
+        num_cpus = self.workers
+        if num_cpus is not None and num_cpus > cpus:
+            warnings.warn(
+                f"workers={num_cpus} is more than the {cpus} CPUs here; starting {cpus}",
+                RnnaiWarning,
+                stacklevel=5,
+            )
+            num_cpus = cpus
         self._temp_dir = _short_temp_dir()
-        # The local raylet, and so every worker it starts, inherits this environment (a
-        # runtime_env with env_vars would do the same but costs about 1 s per worker start).
-        saved = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = _driver_path()
         try:
             ray.init(
-                num_cpus=self.workers,
+                num_cpus=num_cpus,
                 include_dashboard=False,
                 log_to_driver=False,
-                logging_level=logging.WARNING,
+                logging_level=self._log_level(),
                 _temp_dir=self._temp_dir,
+                # The job's workers get the driver's import folders (see the module docstring).
+                runtime_env=self.runtime_env or {"env_vars": {"PYTHONPATH": _driver_path()}},
             )
         except BaseException:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
             raise
-        finally:
-            if saved is None:
-                del os.environ["PYTHONPATH"]
-            else:
-                os.environ["PYTHONPATH"] = saved
 
     def _put(self, problem: Problem) -> Any:
         if problem is not self._problem:
@@ -338,7 +486,8 @@ class RayEvaluator:
         Raises:
             EvaluationError: If the genomes or the returned fitness are malformed.
             RnnaiError: If the problem cannot be pickled.
-            WorkerLostError: If a chunk's worker died more than ``max_retries`` times.
+            WorkerLostError: If a chunk's worker died more than ``max_retries`` times, or the
+                cluster failed otherwise (a lost node or connection).
             TimeoutError: If the population took longer than ``timeout_s`` (its unfinished
                 chunks are cancelled, killing their worker processes).
             Exception: Whatever ``problem.evaluate`` raised, with its own type.
@@ -346,10 +495,11 @@ class RayEvaluator:
         g = check_genomes(genomes, problem.dim)
         self._connect()
         ray = self._ray
-        problem_ref = self._put(problem)
-        bounds = split_rows(g.shape[0], self.chunk_count(g.shape[0]))
-        refs = [self._remote.remote(problem_ref, g[a:b]) for a, b in bounds]
+        refs: list[Any] = []
         try:
+            problem_ref = self._put(problem)
+            bounds = split_rows(g.shape[0], self.chunk_count(g.shape[0]))
+            refs = [self._remote.remote(problem_ref, g[a:b]) for a, b in bounds]
             parts = ray.get(refs, timeout=self.timeout_s)
         except ray.exceptions.GetTimeoutError as err:
             for ref in refs:
@@ -358,6 +508,8 @@ class RayEvaluator:
                 f"evaluating {g.shape[0]} genomes in {len(refs)} chunks took longer than "
                 f"timeout_s={self.timeout_s}"
             ) from err
+        except ray.exceptions.RayTaskError:
+            raise  # problem.evaluate raised: the error keeps its own type
         except (
             ray.exceptions.WorkerCrashedError,
             ray.exceptions.NodeDiedError,
@@ -366,7 +518,12 @@ class RayEvaluator:
         ) as err:
             raise WorkerLostError(
                 f"Ray workers died {self.max_retries + 1} times on one chunk of a population of "
-                f"{g.shape[0]} genomes (max_retries={self.max_retries}): {err}"
+                f"{g.shape[0]} genomes (max_retries={self.max_retries}): {_first_line(err)}"
+            ) from err
+        except (ray.exceptions.RayError, ConnectionError) as err:  # a lost node or cluster
+            raise WorkerLostError(
+                f"the Ray cluster failed while evaluating {g.shape[0]} genomes "
+                f"({type(err).__name__}): {_first_line(err)}"
             ) from err
         fitness = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return check_fitness(fitness, g.shape[0])
@@ -416,15 +573,16 @@ class _LocalContext(LocalEvaluator):
 
 
 def make_evaluator(
-    workers: int | None = None, address: str | None = None, **options: Any
+    workers: int | None = None, address: str | None = None, *, quiet: bool = False, **options: Any
 ) -> ClosableEvaluator:
     """The evaluator that ``--workers N`` / ``--address A`` ask for.
 
     Args:
         workers: Worker processes (None, 0 or 1 without ``address``: evaluate in-process).
         address: An existing Ray cluster to use (then Ray is used whatever ``workers`` says).
+        quiet: Let Ray log only errors.
         **options: Further `RayEvaluator` arguments (``chunks``, ``max_retries``,
-            ``timeout_s``).
+            ``timeout_s``, ``runtime_env``).
 
     Returns:
         An in-process `LocalEvaluator` (with a no-op ``shutdown``) or a `RayEvaluator`; use it
@@ -443,4 +601,4 @@ def make_evaluator(
                 "an address)"
             )
         return _LocalContext()
-    return RayEvaluator(workers=workers or None, address=address, **options)
+    return RayEvaluator(workers=workers or None, address=address, quiet=quiet, **options)

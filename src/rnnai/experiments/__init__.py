@@ -3,6 +3,13 @@
 Every module in this package is imported by `load_all` (hidden, ``_``-prefixed modules too), so an
 experiment only has to be defined in a module here and decorated with `register`. The library
 (``rnnai.nn``, ``rnnai.tasks``, ...) never imports this package.
+
+Examples:
+    >>> from rnnai.experiments import SCALES, check_scale
+    >>> SCALES
+    ('smoke', 'quick', 'paper')
+    >>> check_scale("quick")
+    'quick'
 """
 
 from __future__ import annotations

@@ -19,6 +19,23 @@ returns an `Outcome`; `rnnai.experiments.runner` turns that into ``OUT/<name>/re
         def run(self, ctx: RunContext) -> Outcome: ...
 
 Names are dotted (``family.task``); names starting with ``_`` are hidden (tests only).
+
+An experiment that evaluates populations through ``ctx.evaluator()`` or runs threads from
+``ctx.workers`` sets ``uses_workers = True``; for the others the runner warns that ``--workers``
+and ``--ray-address`` are ignored.
+
+Examples:
+    >>> from rnnai.experiments.base import PaperClaim, check_scale
+    >>> check_scale("smoke")
+    'smoke'
+    >>> claim = PaperClaim(citation="Hochreiter & Schmidhuber 1997, Exp. 4",
+    ...                    metric="training sequences until stop criterion, T=100", value=74_000)
+    >>> claim.lower_is_better
+    True
+    >>> check_scale("huge")
+    Traceback (most recent call last):
+    ...
+    rnnai.runtime.errors.RnnaiError: unknown scale 'huge'; choose one of smoke, quick, paper
 """
 
 from __future__ import annotations
@@ -79,7 +96,7 @@ def check_scale(scale: str) -> str:
     return scale
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaperClaim:
     """The paper's number that an experiment reproduces.
 
@@ -206,7 +223,7 @@ class RunContext:
         if self._evaluator is None:
             from rnnai.evolution.distributed import make_evaluator
 
-            self._evaluator = make_evaluator(self.workers, self.ray_address)
+            self._evaluator = make_evaluator(self.workers, self.ray_address, quiet=self.quiet)
         return self._evaluator
 
     def close(self) -> None:
@@ -263,6 +280,8 @@ class Experiment(abc.ABC):
         headline_metric: What our headline number measures (defaults to ``claim.metric``).
         tour: Whether ``rnnai reproduce`` runs it by default (at quick scale the whole tour should
             take about 15 minutes on 2 cores).
+        uses_workers: Whether ``run`` uses ``ctx.evaluator()`` or ``ctx.workers``; when False the
+            runner ignores ``--workers``/``--ray-address`` with a warning.
     """
 
     name: ClassVar[str]
@@ -270,6 +289,7 @@ class Experiment(abc.ABC):
     claim: ClassVar[PaperClaim]
     headline_metric: ClassVar[str] = ""
     tour: ClassVar[bool] = False
+    uses_workers: ClassVar[bool] = False
 
     @property
     def description(self) -> str:

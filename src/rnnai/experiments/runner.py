@@ -10,8 +10,27 @@ continues from it; without it an old checkpoint is deleted and the run starts fr
 Wall time survives resumption: every save through ``ctx.checkpointer`` also stores the wall time so
 far under the reserved state key ``_wall_s``, and a resumed run adds it to its own.
 
+One run per folder: while a run writes into ``OUT/<name>`` it holds an exclusive lock
+(``fcntl.flock``) on ``OUT/<name>/run.lock``, and a second run into the same folder is refused
+before it touches anything (`RunLockedError`). The lock dies with its process, so a killed run
+never leaves a stale lock behind. (Where ``fcntl`` does not exist, on Windows, runs are not
+guarded.)
+
+Options an experiment cannot use are not silently accepted: ``workers``/``ray_address`` given to
+an experiment whose class does not set ``uses_workers = True`` raise an `RnnaiWarning` and are
+dropped, and ``workers`` above the CPUs this process may use
+(`rnnai.evolution.distributed.usable_cpus`) is capped to them with a warning, so
+``--workers 10000`` does not start thousands of processes.
+
 `reproduce` is what ``rnnai reproduce`` does: run a selection one after another under one progress
 display, keep going when one fails, then write ``OUT/REPORT.md``.
+
+Examples:
+    >>> from rnnai.experiments.runner import config_hash
+    >>> config_hash({"b": 1, "a": [1, 2]}) == config_hash({"a": [1, 2], "b": 1})
+    True
+    >>> len(config_hash({}))
+    16
 """
 
 from __future__ import annotations
@@ -20,16 +39,19 @@ import contextlib
 import fnmatch
 import hashlib
 import json
+import os
 import shlex
 import tempfile
 import time
 import traceback
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from rnnai.evolution.distributed import check_address, usable_cpus
 from rnnai.experiments.base import (
     Experiment,
     Outcome,
@@ -39,15 +61,35 @@ from rnnai.experiments.base import (
     get_experiment,
 )
 from rnnai.runtime.checkpoint import Checkpointer, atomic_write_json
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiWarning
 from rnnai.runtime.progress import Progress, format_duration
-from rnnai.runtime.report import format_number, write_report
+from rnnai.runtime.report import UnreadableResultsError, format_number, write_report
 from rnnai.runtime.results import build_result, read_result, to_jsonable, versions, write_result
 
-__all__ = ["ReproduceError", "config_hash", "reproduce", "run_experiment", "select_experiments"]
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs into one folder are not guarded there
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "LOCK_NAME",
+    "ReproduceError",
+    "RunLockedError",
+    "config_hash",
+    "reproduce",
+    "run_experiment",
+    "select_experiments",
+]
 
 WALL_KEY = "_wall_s"
 """Reserved checkpoint-state key holding the wall time spent before the save."""
+
+LOCK_NAME = "run.lock"
+"""The lock file a run holds in its folder, ``OUT/<name>/run.lock`` (it holds the owner's pid)."""
+
+
+class RunLockedError(RnnaiError):
+    """Another run is writing into the same ``OUT/<name>`` folder (it holds ``run.lock``)."""
 
 
 class ReproduceError(RnnaiError):
@@ -93,13 +135,13 @@ class _RunCheckpointer(Checkpointer):
 
     def save(self, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> None:
         if WALL_KEY in state:
-            raise ValueError(f"checkpoint state key {WALL_KEY!r} is reserved for the runner")
+            raise RnnaiError(f"checkpoint state key {WALL_KEY!r} is reserved for the runner")
         super().save(tensors, {**state, WALL_KEY: self.wall_s()})
 
     def load(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
         if self._preloaded is not None:
-            loaded, self._preloaded = self._preloaded, None
-            return loaded
+            preloaded, self._preloaded = self._preloaded, None
+            return preloaded
         loaded = super().load()
         if loaded is not None:
             loaded[1].pop(WALL_KEY, None)
@@ -117,6 +159,87 @@ def config_hash(config: Mapping[str, Any]) -> str:
     """
     text = json.dumps(to_jsonable(dict(config)), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _out_path(out: Path | str) -> Path:
+    """``out`` as a Path; an empty string is refused (it would mean the current folder)."""
+    if isinstance(out, str) and not out.strip():
+        raise RnnaiError("the output folder must not be empty; give a folder such as 'results'")
+    return Path(out)
+
+
+@contextlib.contextmanager
+def _run_lock(folder: Path) -> Iterator[None]:
+    """Hold the exclusive lock of the run folder ``folder`` (see `LOCK_NAME`) for a block.
+
+    Raises:
+        RunLockedError: If another process holds it (naming that process's pid).
+        RnnaiError: If the lock file cannot be created.
+    """
+    if fcntl is None:
+        yield
+        return
+    path = folder / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise RnnaiError(f"cannot write to output folder {folder}: {e.strerror or e}") from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:  # BlockingIOError: someone holds it
+            owner = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            raise RunLockedError(
+                f"another rnnai run (pid {owner}) is writing to {folder}; wait for it to end "
+                "or choose another --out"
+            ) from e
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the file stays (deleting it would race a new owner)
+
+
+def _check_parallel_args(workers: int | None, ray_address: str | None) -> None:
+    """Refuse a negative or non-integer ``workers`` and a malformed ``ray_address``."""
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise RnnaiError(f"workers must be a non-negative integer or None, got {workers!r}")
+    if ray_address is not None:
+        if not isinstance(ray_address, str) or not ray_address.strip():
+            raise RnnaiError(f"the Ray address must be a non-empty string, got {ray_address!r}")
+        check_address(ray_address)
+
+
+def _parallel_options(
+    exp: Experiment, workers: int | None, ray_address: str | None
+) -> tuple[int | None, str | None]:
+    """Check ``workers``/``ray_address`` for ``exp``: drop unused ones, cap workers at the CPUs."""
+    _check_parallel_args(workers, ray_address)
+    if not exp.uses_workers:
+        given = [
+            option
+            for option, value in (("--workers", workers), ("--ray-address", ray_address))
+            if value is not None
+        ]
+        if given:
+            warnings.warn(
+                f"{exp.name} does not use {' or '.join(given)}; ignored",
+                RnnaiWarning,
+                stacklevel=3,
+            )
+        return None, None
+    cpus = usable_cpus()
+    if workers is not None and workers > cpus and ray_address is None:
+        warnings.warn(
+            f"--workers {workers} is more than the {cpus} CPU{'s' if cpus != 1 else ''} here; "
+            f"using {cpus}",
+            RnnaiWarning,
+            stacklevel=3,
+        )
+        workers = cpus
+    return workers, ray_address
 
 
 def _prepare_out(folder: Path) -> None:
@@ -137,7 +260,8 @@ def _experiment_config(exp: Experiment, scale: str) -> dict[str, Any]:
 
 
 def _check_plots(ctx: RunContext, plots: list[str]) -> tuple[list[str], list[str]]:
-    kept, missing = [], []
+    kept: list[str] = []
+    missing: list[str] = []
     for plot in plots:
         path = Path(plot)
         if path.is_absolute():
@@ -171,23 +295,47 @@ def run_experiment(
         resume: Continue from ``out/<name>/checkpoint.safetensors`` if it exists.
         quiet: Print nothing.
         display: A progress display to share (`reproduce` passes its own); default: a new one.
-        workers: Ray workers for population evaluation (None/1: in-process); results do not
-            depend on it.
+        workers: Ray workers for population evaluation, or threads of an OOPS search (None/1:
+            in-process); results do not depend on it. Capped at the usable CPUs (without
+            ``ray_address``), with an `RnnaiWarning`.
         ray_address: An existing Ray cluster for population evaluation.
 
     Returns:
         The result, as written to result.json.
 
     Raises:
-        RnnaiError: Unknown experiment or scale, negative seed, unwritable folder, or (with
-            ``resume``) a corrupt or foreign checkpoint; all are raised before the experiment runs.
+        RnnaiError: Unknown experiment or scale, negative seed, empty or unwritable folder, or
+            (with ``resume``) a corrupt or foreign checkpoint; all are raised before the
+            experiment runs.
+        RunLockedError: If another run is writing into the same folder.
+
+    Warns:
+        RnnaiWarning: When ``workers``/``ray_address`` are given to an experiment that does not
+            use them (they are ignored), or ``workers`` is capped at the CPUs.
     """
     check_scale(scale)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise RnnaiError(f"seed must be a non-negative integer, got {seed!r}")
     exp = get_experiment(name)
-    out_dir = Path(out) / exp.name
+    out_dir = _out_path(out) / exp.name
+    workers, ray_address = _parallel_options(exp, workers, ray_address)
     _prepare_out(out_dir)
+    with _run_lock(out_dir):
+        return _run_locked(exp, scale, seed, out_dir, resume, quiet, display, workers, ray_address)
+
+
+def _run_locked(
+    exp: Experiment,
+    scale: str,
+    seed: int,
+    out_dir: Path,
+    resume: bool,
+    quiet: bool,
+    display: Progress | None,
+    workers: int | None,
+    ray_address: str | None,
+) -> dict[str, Any]:
+    """The body of `run_experiment`, run while holding the folder's lock."""
     config = _experiment_config(exp, scale)
     fingerprint = {
         "experiment": exp.name,
@@ -220,19 +368,20 @@ def run_experiment(
         workers=workers,
         ray_address=ray_address,
     )
+    run_versions = versions()
     run_info = {
         "experiment": exp.name,
         "scale": scale,
         "seed": seed,
         "config": config,
-        "versions": versions(),
+        "versions": run_versions,
         "resumed": resumed,
     }
     atomic_write_json(out_dir / "config.json", run_info)
     with display if own_display else contextlib.nullcontext():
         ctx.log(f"scale {scale}, seed {seed}, writing to {out_dir}")
         ctx.log("config " + json.dumps(config, sort_keys=True))
-        ctx.log("versions " + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()))
+        ctx.log("versions " + ", ".join(f"{k} {v}" for k, v in run_versions.items()))
         if resume:
             ctx.log(
                 f"resuming from {ckpt.path} ({format_duration(ckpt.wall_before)} already spent)"
@@ -364,13 +513,16 @@ def reproduce(
         The path of REPORT.md.
 
     Raises:
-        RnnaiError: For a bad scale, selection or output folder (before anything runs).
-        ReproduceError: If some experiments failed; the others' results and the report are
-            written, each failure's traceback is in ``OUT/<name>/error.txt``.
+        RnnaiError: For a bad scale, selection, output folder, ``workers`` or ``ray_address``
+            (before anything runs).
+        ReproduceError: If some experiments failed or some results in ``out`` are unreadable;
+            the others' results and the report are written, each failure's traceback is in
+            ``OUT/<name>/error.txt``.
     """
     check_scale(scale)
+    _check_parallel_args(workers, ray_address)
     chosen = select_experiments(only, all_)
-    out = Path(out)
+    out = _out_path(out)
     _prepare_out(out)
     command = ["rnnai", "reproduce", "--scale", scale, "--seed", str(seed), "--out", str(out)]
     if only is not None:
@@ -388,11 +540,11 @@ def reproduce(
                     try:
                         run_experiment(
                             exp.name,
-                            scale,
-                            seed,
-                            out,
-                            resume,
-                            quiet,
+                            scale=scale,
+                            seed=seed,
+                            out=out,
+                            resume=resume,
+                            quiet=quiet,
                             display=display,
                             workers=workers,
                             ray_address=ray_address,
@@ -401,20 +553,25 @@ def reproduce(
                         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
                         failures[exp.name] = f"{type(e).__name__}: {first}".rstrip(": ")
                         error_file = out / exp.name / "error.txt"
-                        if error_file.parent.is_dir():
+                        if error_file.parent.is_dir() and not isinstance(e, RunLockedError):
                             error_file.write_text(traceback.format_exc(), encoding="utf-8")
                         display.log(f"{exp.name}: FAILED ({failures[exp.name]})")
                 overall.advance()
     present = {p.parent.name for p in out.glob("*/result.json")}
     regenerates = present <= {exp.name for exp in chosen}
-    report = write_report(
-        out, command=shlex.join(command) if regenerates else None, failures=failures
-    )
-    if failures:
-        listed = "; ".join(f"{name} ({why})" for name, why in failures.items())
-        raise ReproduceError(
-            f"{len(failures)} of {len(chosen)} experiments failed: {listed}; report: {report}",
-            failures,
-            report,
+    unreadable: list[str] = []
+    try:
+        report = write_report(
+            out, command=shlex.join(command) if regenerates else None, failures=failures
         )
+    except UnreadableResultsError as e:
+        report, unreadable = e.report, e.unreadable
+    if failures or unreadable:
+        parts = []
+        if failures:
+            listed = "; ".join(f"{name} ({why})" for name, why in failures.items())
+            parts.append(f"{len(failures)} of {len(chosen)} experiments failed: {listed}")
+        if unreadable:
+            parts.append(f"unreadable results: {'; '.join(unreadable)}")
+        raise ReproduceError(f"{'; '.join(parts)}; report: {report}", failures, report)
     return report

@@ -20,6 +20,25 @@ experiment can checkpoint everything with one call::
     ...
     tensors, state = ckpt.load()
     nets = unpack_state(state["nets"], tensors)
+
+Examples:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> from rnnai.runtime.checkpoint import Checkpointer, pack_state, unpack_state
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "run.safetensors"
+    >>> ckpt = Checkpointer(path, {"experiment": "demo", "seed": 0})
+    >>> tensors, skeleton = pack_state({"w": torch.ones(2), "momentum": (0.9, 0.99)})
+    >>> ckpt.save(tensors, {"step": 3, "nets": skeleton})
+    >>> loaded, state = ckpt.load()
+    >>> state["step"], unpack_state(state["nets"], loaded)["momentum"]
+    (3, (0.9, 0.99))
+    >>> Checkpointer(ckpt.path, {"experiment": "demo", "seed": 1}).load()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rnnai.runtime.errors.RnnaiError: checkpoint ... (differs in seed); delete it or run without ...
+    >>> folder.cleanup()
 """
 
 from __future__ import annotations
@@ -37,7 +56,7 @@ import numpy as np
 import safetensors.torch
 import torch
 
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiTypeError
 
 __all__ = [
     "Checkpointer",
@@ -119,7 +138,7 @@ def json_default(obj: Any) -> Any:
         Its plain-Python equivalent.
 
     Raises:
-        TypeError: For any other type, naming it.
+        RnnaiTypeError: For any other type, naming it.
     """
     if isinstance(obj, np.bool_):
         return bool(obj)
@@ -133,7 +152,7 @@ def json_default(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, Path):
         return str(obj)
-    raise TypeError(f"object of type {type(obj).__name__} is not JSON serializable")
+    raise RnnaiTypeError(f"object of type {type(obj).__name__} is not JSON serializable")
 
 
 def atomic_write_json(path: Path | str, obj: Any) -> None:
@@ -147,10 +166,15 @@ def atomic_write_json(path: Path | str, obj: Any) -> None:
         obj: A JSON-able object.
 
     Raises:
-        ValueError: If ``obj`` holds NaN or infinity.
-        TypeError: If ``obj`` holds an object that is not JSON-able.
+        RnnaiError: If ``obj`` holds NaN or infinity.
+        RnnaiTypeError: If ``obj`` holds an object that is not JSON-able.
     """
-    text = json.dumps(obj, indent=2, allow_nan=False, default=json_default, ensure_ascii=False)
+    try:
+        text = json.dumps(obj, indent=2, allow_nan=False, default=json_default, ensure_ascii=False)
+    except ValueError as e:  # NaN or infinity (an RnnaiTypeError passes through unchanged)
+        if isinstance(e, RnnaiError):
+            raise
+        raise RnnaiError(f"cannot write {path} as strict JSON: {e}") from e
     atomic_write_text(path, text + "\n")
 
 
@@ -173,7 +197,7 @@ def pack_state(obj: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor], Any
         refers to them.
 
     Raises:
-        TypeError: For objects that are neither containers, arrays nor JSON scalars.
+        RnnaiTypeError: For objects that are neither containers, arrays nor JSON scalars.
     """
     tensors: dict[str, torch.Tensor] = {}
 
@@ -193,7 +217,7 @@ def pack_state(obj: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor], Any
             items = []
             for k, v in value.items():
                 if not isinstance(k, str | int) or isinstance(k, bool):
-                    raise TypeError(f"cannot pack dict key {k!r} of type {type(k).__name__}")
+                    raise RnnaiTypeError(f"cannot pack dict key {k!r} of type {type(k).__name__}")
                 items.append([k, walk(v, f"{path}.{k}" if path else str(k))])
             return {"__items__": items}
         if isinstance(value, tuple):
@@ -202,7 +226,7 @@ def pack_state(obj: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor], Any
             return [walk(v, f"{path}.{i}") for i, v in enumerate(value)]
         if value is None or isinstance(value, bool | int | float | str):
             return value
-        raise TypeError(f"cannot pack {path or 'value'} of type {type(value).__name__}")
+        raise RnnaiTypeError(f"cannot pack {path or 'value'} of type {type(value).__name__}")
 
     skeleton = walk(obj, prefix)
     return tensors, skeleton
@@ -297,13 +321,16 @@ class Checkpointer:
             state: JSON-able state (numpy scalars are converted; NaN/inf survive the round trip).
 
         Raises:
-            TypeError: If ``state`` is not JSON-able or a value in ``tensors`` is not a tensor.
+            RnnaiTypeError: If ``state`` is not JSON-able or a value in ``tensors`` is not a
+                tensor.
             OSError: If the file cannot be written; the previous checkpoint is then kept.
         """
         cpu: dict[str, torch.Tensor] = {}
         for name, t in tensors.items():
             if not isinstance(t, torch.Tensor):
-                raise TypeError(f"checkpoint tensor {name!r} is a {type(t).__name__}, not a Tensor")
+                raise RnnaiTypeError(
+                    f"checkpoint tensor {name!r} is a {type(t).__name__}, not a Tensor"
+                )
             cpu[name] = t.detach().to("cpu", copy=True).contiguous()
         state_json = json.dumps(dict(state), default=json_default, sort_keys=True)
         metadata = {

@@ -7,6 +7,15 @@ status (``t.update(status="loss 0.031")`` or any ``key=value`` fields). When std
 terminal (CI logs, pipes) there is no live display: a line is printed when a task ends and, for long
 tasks, every 30 seconds. With ``quiet=True`` nothing is printed at all. All output goes to stderr so
 that stdout stays clean for results.
+
+Examples:
+    >>> from rnnai.runtime.progress import Progress, format_duration
+    >>> format_duration(245), format_duration(0.42)
+    ('4 min 05 s', '0.42 s')
+    >>> with Progress(quiet=True) as progress:
+    ...     with progress.task(3, "training") as task:
+    ...         task.advance(3)
+    ...         task.update(status="loss 0.031")
 """
 
 from __future__ import annotations

@@ -3,6 +3,15 @@
 `write_report` reads every ``OUT/*/result.json``; `results_table_markdown` renders the table alone
 (the README's results table is the same table). Rows are ordered by experiment name, numbers are
 formatted for reading: integers with thousands separators, other numbers to 4 significant digits.
+
+A ``result.json`` that cannot be read (not UTF-8, not strict JSON, a missing key, a value of the
+wrong type) does not stop the report: it is listed under "Failed runs", and `write_report` then
+raises `UnreadableResultsError` naming every such file, so that ``rnnai report`` exits nonzero.
+
+Examples:
+    >>> from rnnai.runtime.report import format_number
+    >>> format_number(74000), format_number(0.123456), format_number(51234.5), format_number(None)
+    ('74,000', '0.1235', '51,230', '—')
 """
 
 from __future__ import annotations
@@ -18,9 +27,17 @@ from rnnai.runtime.errors import RnnaiError
 from rnnai.runtime.progress import format_duration
 from rnnai.runtime.results import read_result
 
-__all__ = ["format_number", "results_table_markdown", "write_report"]
+__all__ = [
+    "REPORT_NAME",
+    "UnreadableResultsError",
+    "format_number",
+    "results_table_markdown",
+    "update_readme_section",
+    "write_report",
+]
 
 REPORT_NAME = "REPORT.md"
+"""The report's file name inside the results folder."""
 
 _COLUMNS = (
     "experiment",
@@ -118,14 +135,37 @@ def _default_command(out_dir: Path, results: list[dict[str, Any]]) -> str:
     return shlex.join(parts)
 
 
+class UnreadableResultsError(RnnaiError):
+    """Some ``result.json`` files could not be read; the report was written without them.
+
+    Attributes:
+        report: The path of the report.
+        unreadable: One line per unreadable file, each naming the file and why.
+    """
+
+    def __init__(self, report: Path, unreadable: list[str]) -> None:
+        super().__init__(
+            f"{len(unreadable)} unreadable result{'s' if len(unreadable) != 1 else ''} "
+            f"(left out of {report}): " + "; ".join(unreadable)
+        )
+        self.report = report
+        self.unreadable = unreadable
+
+
 def _collect(out_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
     found: list[tuple[Path, dict[str, Any]]] = []
     broken: list[str] = []
     for path in sorted(out_dir.glob("*/result.json")):
         try:
-            found.append((path.parent, read_result(path)))
+            result = read_result(path)
+            if "judgement" in result:
+                _judgement_markdown(result["judgement"])
         except RnnaiError as e:
             broken.append(str(e))
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            broken.append(f"{path} is not a result: malformed 'judgement' ({e})")
+        else:
+            found.append((path.parent, result))
     found.sort(key=lambda item: _sort_key(item[1]))
     return found, broken
 
@@ -148,12 +188,15 @@ def write_report(
         The path of the report.
 
     Raises:
-        RnnaiError: If ``out_dir`` is not a folder, or it holds no results and no failures were
-            given.
+        RnnaiError: If ``out_dir`` is not a folder, it holds no results and no failures were
+            given, or the report cannot be written.
+        UnreadableResultsError: After writing the report, if some ``result.json`` could not be
+            read (they are listed in the report and in the message).
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise RnnaiError(f"results folder {out_dir} does not exist")
+        what = "is not a folder" if out_dir.exists() else "does not exist"
+        raise RnnaiError(f"results folder {out_dir} {what}")
     found, broken = _collect(out_dir)
     failures = dict(failures or {})
     if not found and not failures and not broken:
@@ -210,7 +253,12 @@ def write_report(
         for plot in r.get("plots", []):
             lines += [f"![{r['experiment']}: {Path(plot).stem}]({rel}/{plot})", ""]
     path = out_dir / REPORT_NAME
-    atomic_write_text(path, "\n".join(lines).rstrip("\n") + "\n")
+    try:
+        atomic_write_text(path, "\n".join(lines).rstrip("\n") + "\n")
+    except OSError as e:
+        raise RnnaiError(f"cannot write {path}: {e.strerror or e}") from e
+    if broken:
+        raise UnreadableResultsError(path, broken)
     return path
 
 
@@ -260,7 +308,8 @@ def update_readme_section(readme: Path | str, key: str, content: str) -> None:
         content: The new markdown.
 
     Raises:
-        RnnaiError: If the file is missing or lacks either marker.
+        RnnaiError: If the file is missing, not UTF-8, lacks either marker or cannot be
+            written.
     """
     path = Path(readme)
     start, end = f"<!-- rnnai:{key} -->", f"<!-- /rnnai:{key} -->"
@@ -268,8 +317,13 @@ def update_readme_section(readme: Path | str, key: str, content: str) -> None:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise RnnaiError(f"cannot read {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise RnnaiError(f"{path} is not UTF-8 text (byte {e.start})") from e
     i, j = text.find(start), text.find(end)
     if i < 0 or j < i:
         raise RnnaiError(f"{path} has no section markers {start} ... {end}")
     new = text[: i + len(start)] + "\n" + content.rstrip("\n") + "\n" + text[j:]
-    atomic_write_text(path, new)
+    try:
+        atomic_write_text(path, new)
+    except OSError as e:
+        raise RnnaiError(f"cannot write {path}: {e.strerror or e}") from e

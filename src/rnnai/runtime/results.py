@@ -12,6 +12,20 @@ The schema (see DESIGN.md and docs/CONTRACTS.md)::
 The JSON is strict: numpy scalars and arrays become plain numbers and lists, and NaN or infinity
 (which strict JSON cannot hold) become ``null``; every such replacement is listed in ``notes`` so a
 reader knows a ``null`` metric was not finite rather than missing.
+
+`read_result` checks the types of every field the report uses, so a damaged or foreign file is
+an `RnnaiError` naming the file, never a crash further on.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.runtime.results import check_verdict, to_jsonable
+    >>> nonfinite = []
+    >>> to_jsonable({"loss": float("nan"), "n": np.int64(3), "curve": np.arange(3)}, nonfinite)
+    {'loss': None, 'n': 3, 'curve': [0, 1, 2]}
+    >>> nonfinite
+    ['loss (nan)']
+    >>> check_verdict("partial")
+    'partial'
 """
 
 from __future__ import annotations
@@ -28,7 +42,7 @@ import torch
 
 import rnnai
 from rnnai.runtime.checkpoint import atomic_write_json
-from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.errors import RnnaiError, RnnaiTypeError
 
 __all__ = [
     "REQUIRED_KEYS",
@@ -71,10 +85,10 @@ def check_verdict(verdict: str) -> str:
         The verdict unchanged.
 
     Raises:
-        ValueError: Naming the allowed values.
+        RnnaiError: Naming the allowed values.
     """
     if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+        raise RnnaiError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
     return verdict
 
 
@@ -104,7 +118,7 @@ def to_jsonable(obj: Any, nonfinite: list[str] | None = None, path: str = "") ->
         A structure of dict/list/str/int/float/bool/None without NaN or infinity.
 
     Raises:
-        TypeError: For objects with no JSON equivalent.
+        RnnaiTypeError: For objects with no JSON equivalent.
     """
     if isinstance(obj, np.ndarray):
         obj = obj.tolist()
@@ -126,12 +140,14 @@ def to_jsonable(obj: Any, nonfinite: list[str] | None = None, path: str = "") ->
         out = {}
         for key, value in obj.items():
             if not isinstance(key, str | int) or isinstance(key, bool):
-                raise TypeError(f"JSON keys must be strings, got {key!r} at {path or 'top level'}")
+                raise RnnaiTypeError(
+                    f"JSON keys must be strings, got {key!r} at {path or 'top level'}"
+                )
             out[str(key)] = to_jsonable(value, nonfinite, f"{path}.{key}" if path else str(key))
         return out
     if isinstance(obj, list | tuple):
         return [to_jsonable(v, nonfinite, f"{path}[{i}]") for i, v in enumerate(obj)]
-    raise TypeError(f"{path or 'value'} of type {type(obj).__name__} is not JSON-able")
+    raise RnnaiTypeError(f"{path or 'value'} of type {type(obj).__name__} is not JSON-able")
 
 
 def build_result(
@@ -171,13 +187,13 @@ def build_result(
         The result, strict-JSON-able, keys in `REQUIRED_KEYS` order.
 
     Raises:
-        ValueError: If ``verdict`` is not allowed or ``paper`` lacks a key.
-        TypeError: If a value has no JSON equivalent.
+        RnnaiError: If ``verdict`` is not allowed or ``paper`` lacks a key.
+        RnnaiTypeError: If a value has no JSON equivalent.
     """
     check_verdict(verdict)
     missing = [k for k in ("citation", "metric", "value") if k not in paper]
     if missing:
-        raise ValueError(f"paper claim lacks {', '.join(missing)}")
+        raise RnnaiError(f"paper claim lacks {', '.join(missing)}")
     nonfinite: list[str] = []
     result = {
         "experiment": experiment,
@@ -210,10 +226,48 @@ def write_result(path: Path | str, result: Mapping[str, Any]) -> None:
         result: A result as built by `build_result`.
 
     Raises:
-        ValueError: If a key is missing or the verdict is not allowed.
+        RnnaiError: If a key is missing, a value has the wrong type or the verdict is not
+            allowed.
     """
-    _validate(dict(result), str(path), ValueError)
+    _validate(dict(result), str(path), RnnaiError)
     atomic_write_json(path, to_jsonable(result))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_errors(result: dict[str, Any]) -> list[str]:
+    """What in a result (with all required keys) has the wrong type, as ``key: expected`` items."""
+    expected: list[tuple[str, Any, str]] = [
+        ("experiment", result["experiment"], "a string"),
+        ("scale", result["scale"], "a string"),
+        ("seed", result["seed"], "an integer >= 0"),
+        ("metrics", result["metrics"], "an object"),
+        ("wall_s", result["wall_s"], "a number or null"),
+        ("versions", result["versions"], "an object"),
+        ("config", result["config"], "an object"),
+        ("plots", result["plots"], "a list of strings"),
+        ("notes", result["notes"], "a string"),
+    ]
+    paper, headline = result["paper"], result["headline"]
+    expected += [
+        ("paper.citation", paper["citation"], "a string"),
+        ("paper.metric", paper["metric"], "a string"),
+        ("paper.value", paper["value"], "a number or null"),
+        ("headline.metric", headline["metric"], "a string"),
+        ("headline.value", headline["value"], "a number or null"),
+    ]
+    if "judgement" in result:
+        expected.append(("judgement", result["judgement"], "an object"))
+    checks = {
+        "a string": lambda v: isinstance(v, str),
+        "an integer >= 0": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an object": lambda v: isinstance(v, dict),
+        "a number or null": lambda v: v is None or _is_number(v),
+        "a list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    }
+    return [f"'{key}' must be {kind}" for key, value, kind in expected if not checks[kind](value)]
 
 
 def _validate(result: Any, where: str, error: type[ValueError]) -> None:
@@ -228,12 +282,13 @@ def _validate(result: Any, where: str, error: type[ValueError]) -> None:
     ):
         if not isinstance(result[key], dict) or any(f not in result[key] for f in fields):
             raise error(f"{where} is not a result: '{key}' needs {', '.join(fields)}")
-    if result["verdict"] not in VERDICTS:
+    if not isinstance(result["verdict"], str) or result["verdict"] not in VERDICTS:
         raise error(
             f"{where} has verdict {result['verdict']!r}; expected one of {', '.join(VERDICTS)}"
         )
-    if not isinstance(result["metrics"], dict) or not isinstance(result["plots"], list):
-        raise error(f"{where} is not a result: 'metrics' must be an object, 'plots' a list")
+    wrong = _type_errors(result)
+    if wrong:
+        raise error(f"{where} is not a result: {'; '.join(wrong)}")
 
 
 def read_result(path: Path | str) -> dict[str, Any]:
@@ -246,20 +301,25 @@ def read_result(path: Path | str) -> dict[str, Any]:
         The result dict.
 
     Raises:
-        RnnaiError: If the file is missing, unreadable, not strict JSON or lacks a required key.
+        RnnaiError: If the file is missing or unreadable, not UTF-8, not strict JSON, lacks a
+            required key or holds a value of the wrong type (the message names the file).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as e:
         raise RnnaiError(f"cannot read result {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise RnnaiError(f"{path} is not UTF-8 text (byte {e.start}): not a result") from e
 
     def reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not strict JSON")
 
     try:
         result = json.loads(text, parse_constant=reject_constant)
-    except ValueError as e:
+    except ValueError as e:  # json.JSONDecodeError is a ValueError
         raise RnnaiError(f"{path} is not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise RnnaiError(f"{path} is not a result: JSON nested too deeply") from e
     _validate(result, str(path), RnnaiError)
     return result

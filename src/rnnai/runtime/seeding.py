@@ -10,6 +10,16 @@ Generator state can be saved in a checkpoint: `numpy_rng_state` gives a JSON-abl
 `set_numpy_rng_state` restores it; a ``torch.Generator`` saves its state with ``gen.get_state()``
 (a uint8 tensor, to be stored among the checkpoint's tensors) and restores it with
 ``gen.set_state(tensor)``.
+
+Examples:
+    >>> from rnnai.runtime.seeding import derive_seed, make_rng, numpy_rng_state
+    >>> derive_seed(0, "data") == derive_seed(0, "data") != derive_seed(0, "init")
+    True
+    >>> a, b = make_rng(derive_seed(0, "data")), make_rng(derive_seed(0, "data"))
+    >>> bool(a.random() == b.random())
+    True
+    >>> numpy_rng_state(a)["bit_generator"]
+    'PCG64'
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from rnnai.runtime.errors import RnnaiError, RnnaiTypeError
 
 __all__ = [
     "derive_seed",
@@ -35,9 +47,9 @@ _SEED_BITS = 63  # torch.Generator.manual_seed and most APIs accept a non-negati
 
 def _check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        raise RnnaiTypeError(f"seed must be an int, got {type(seed).__name__}")
     if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+        raise RnnaiError(f"seed must be >= 0, got {seed}")
     return int(seed)
 
 
@@ -52,8 +64,8 @@ def make_rng(seed: int | np.random.Generator) -> np.random.Generator:
         A ``numpy.random.Generator`` (PCG64) seeded with ``seed``.
 
     Raises:
-        ValueError: If ``seed`` is negative.
-        TypeError: If ``seed`` is neither an int nor a generator.
+        RnnaiError: If ``seed`` is negative.
+        RnnaiTypeError: If ``seed`` is neither an int nor a generator.
     """
     if isinstance(seed, np.random.Generator):
         return seed
@@ -80,11 +92,11 @@ def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
 def _key_words(key: int | str | bytes) -> list[int]:
     """Map one key to 32-bit words, tagged by type so that 1 and "1" give different seeds."""
     if isinstance(key, bool) or not isinstance(key, int | np.integer | str | bytes):
-        raise TypeError(f"keys must be int, str or bytes, got {type(key).__name__}")
+        raise RnnaiTypeError(f"keys must be int, str or bytes, got {type(key).__name__}")
     if isinstance(key, int | np.integer):
         value = int(key)
         if value < 0:
-            raise ValueError(f"integer keys must be >= 0, got {value}")
+            raise RnnaiError(f"integer keys must be >= 0, got {value}")
         words = [0]
         while True:
             words.append(value & 0xFFFFFFFF)
@@ -107,8 +119,8 @@ def derive_seed(seed: int, *keys: int | str | bytes) -> int:
         A non-negative integer below ``2**63``; the same for the same arguments on every machine.
 
     Raises:
-        ValueError: If ``seed`` or an integer key is negative.
-        TypeError: If a key is not an int, str or bytes.
+        RnnaiError: If ``seed`` or an integer key is negative.
+        RnnaiTypeError: If ``seed`` or a key is not an int (a key: int, str or bytes).
     """
     entropy = [_check_seed(seed)]
     for key in keys:
@@ -159,11 +171,11 @@ def set_numpy_rng_state(gen: np.random.Generator, state: dict[str, Any]) -> None
         state: The saved state.
 
     Raises:
-        ValueError: If the state belongs to another kind of bit generator.
+        RnnaiError: If the state belongs to another kind of bit generator.
     """
     wanted = type(gen.bit_generator).__name__
     if state.get("bit_generator") != wanted:
-        raise ValueError(
+        raise RnnaiError(
             f"numpy rng state is for {state.get('bit_generator')!r}, "
             f"but the generator uses {wanted!r}"
         )

@@ -9,6 +9,20 @@ resuming from what is on disk::
     with pytest.raises(Killed):
         run(ctx_with(killer))
     assert run(fresh_ctx()) == reference
+
+Examples:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rnnai.runtime.testing import Killed, KillingCheckpointer
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> killer = KillingCheckpointer(Path(folder.name) / "c.safetensors", {"run": 1}, kill_after=2)
+    >>> killer.save({}, {"step": 1})
+    >>> try:
+    ...     killer.save({}, {"step": 2})
+    ... except Killed:
+    ...     print("killed after save", killer.saves, "with step", killer.load()[1]["step"])
+    killed after save 2 with step 2
+    >>> folder.cleanup()
 """
 
 from __future__ import annotations

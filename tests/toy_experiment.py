@@ -1,4 +1,8 @@
-"""A hidden toy experiment for testing the runner, checkpoints and resumption (tests only).
+"""A hidden toy experiment for testing the runner, checkpoints and resumption.
+
+It lives in the tests, not in the library: ``tests/conftest.py`` imports this module, which
+registers ``_toy.counter``; a test that starts ``rnnai`` in a subprocess imports it there first
+(see `CLI_WITH_TOY`).
 
 ``_toy.counter`` fits a linear regression ``y = x·w* + 0.1·ε`` with SGD with momentum, drawing
 each batch from the run's seeded numpy generator and the noise from a seeded torch generator. It
@@ -31,11 +35,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnnai.evolution.core import Problem
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
 from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.seeding import numpy_rng_state, set_numpy_rng_state
 
 STEPS = {"smoke": 20, "quick": 200, "paper": 2000}
+
+CLI_WITH_TOY = "import toy_experiment; from rnnai.cli import main; main(prog_name='rnnai')"
+"""``python -c`` code that runs the ``rnnai`` command with ``_toy.counter`` registered (put this
+folder on ``PYTHONPATH``)."""
 
 
 @register
@@ -151,4 +160,40 @@ class ToyCounter(Experiment):
             verdict=verdict,
             plots=["loss.png"],
             notes=notes,
+        )
+
+
+class NegSquares(Problem):
+    """Fitness ``-sum(g**2)`` of each genome (deterministic, picklable)."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
+        """Return ``-sum(genomes**2, axis=1)``."""
+        return -np.sum(genomes**2, axis=1)
+
+
+@register
+class ToyParallel(Experiment):
+    """Evaluates one random population through ``ctx.evaluator()`` (hidden; for --workers)."""
+
+    name = "_toy.parallel"
+    system = "toy population evaluation"
+    claim = PaperClaim(citation="toy (tests only)", metric="best fitness", value=0.0)
+    uses_workers = True
+
+    def config(self, scale: str) -> dict[str, Any]:
+        """Return the config: a population of 6 genomes of 3 genes at every scale."""
+        return {"popsize": 6, "dim": 3}
+
+    def run(self, ctx: RunContext) -> Outcome:
+        """Evaluate the population on the evaluator the user asked for."""
+        cfg = ctx.config
+        genomes = ctx.rng("population").standard_normal((cfg["popsize"], cfg["dim"]))
+        fitness = ctx.evaluator()(NegSquares(cfg["dim"]), genomes)
+        return Outcome(
+            headline=float(fitness.max()),
+            metrics={"fitness": fitness.tolist()},
+            verdict="partial",
         )
