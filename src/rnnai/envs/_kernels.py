@@ -20,9 +20,9 @@ compiled here unchanged. Array layout: ``position``, ``goal`` (0 north, 1 south)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from rnnai.envs import pole, pole3d, tmaze
+from rnnai.runtime.jit import njit
 
 __all__ = [
     "first_bad_action",

@@ -30,10 +30,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from numba.extending import register_jitable
 
 from rnnai.envs import octopus
+from rnnai.runtime.jit import njit
 
 __all__ = [
     "advance",

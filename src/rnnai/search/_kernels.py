@@ -35,8 +35,8 @@ as a real call, passing the task's tape offset down instead of reloading it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from rnnai.runtime.jit import njit
 from rnnai.search.vm import (
     A_MAX,
     A_MIN,

@@ -16,7 +16,8 @@ program cell; the oracle address is ``Max + 1``), steps used, outputs written, a
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from rnnai.runtime.jit import njit
 
 # ------------------------------------------------------------------------------ status codes
 NEED = 0
