@@ -400,6 +400,7 @@ class OOPS1n2n(Experiment):
     )
     headline_metric = "prefixes tested until n=1 is solved"
     tour = True
+    uses_workers = True  # --workers N: search threads
 
     def config(self, scale: str) -> dict[str, Any]:
         """Stages and instruction budget by scale; the machine is the paper's at every scale."""

@@ -167,6 +167,7 @@ class OOPSHanoi(Experiment):
     )
     headline_metric = "prefixes tested (whole run)"
     tour = False
+    uses_workers = True  # --workers N: search threads
 
     def config(self, scale: str) -> dict[str, Any]:
         """Plan and instruction budget by scale."""
