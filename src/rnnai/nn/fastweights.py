@@ -309,18 +309,20 @@ def sum_rule(
     W = _initial(q, v, initial_state)
     if mode == "recurrent":
         ys = []
-        for t in range(q.shape[-2]):
-            W = W + v[..., t, :, None] * k[..., t, None, :]  # Eq. 1   (..., d_v, d_k)
-            ys.append((W @ q[..., t, :, None]).squeeze(-1))  # Eq. 2   (..., d_v)
+        # unbind once: per-step indexing would make the backward pass O(L^2)
+        for q_t, k_t, v_t in zip(q.unbind(-2), k.unbind(-2), v.unbind(-2), strict=True):
+            W = W + v_t.unsqueeze(-1) * k_t.unsqueeze(-2)  # Eq. 1   (..., d_v, d_k)
+            ys.append((W @ q_t.unsqueeze(-1)).squeeze(-1))  # Eq. 2   (..., d_v)
         return torch.stack(ys, dim=-2), W
     L, C = q.shape[-2], chunk_size
     Q, K, V = (_pad_chunks(x, C) for x in (q, k, v))  # (..., n, C, d)
     QK = (Q @ K.transpose(-1, -2)).tril()  # causal, diagonal included   (..., n, C, C)
     intra = QK @ V  # (..., n, C, d_v)
     outs = []
-    for c in range(Q.shape[-3]):
-        outs.append(intra[..., c, :, :] + Q[..., c, :, :] @ W.transpose(-1, -2))
-        W = W + V[..., c, :, :].transpose(-1, -2) @ K[..., c, :, :]  # Eq. 1 over the chunk
+    chunks = zip(*(x.unbind(-3) for x in (intra, Q, K, V)), strict=True)  # (..., C, d) each
+    for intra_c, Q_c, K_c, V_c in chunks:
+        outs.append(intra_c + Q_c @ W.transpose(-1, -2))
+        W = W + V_c.transpose(-1, -2) @ K_c  # Eq. 1 over the chunk
     y = torch.stack(outs, dim=-3).flatten(-3, -2)[..., :L, :]  # (..., L, d_v)
     return y, W
 
@@ -357,13 +359,13 @@ def delta_rule(
     W = _initial(q, v, initial_state)
     if mode == "recurrent":
         ys = []
-        for t in range(q.shape[-2]):
-            k_t = k[..., t, :]  # (..., d_k)
+        steps = zip(q.unbind(-2), k.unbind(-2), v.unbind(-2), beta.unbind(-1), strict=True)
+        for q_t, k_t, v_t, beta_t in steps:  # (..., d_k), (..., d_k), (..., d_v), (...)
             v_bar = (W @ k_t.unsqueeze(-1)).squeeze(-1)  # Eq. 3   (..., d_v)
-            W = W + (beta[..., t, None] * (v[..., t, :] - v_bar)).unsqueeze(-1) * k_t.unsqueeze(
+            W = W + (beta_t.unsqueeze(-1) * (v_t - v_bar)).unsqueeze(-1) * k_t.unsqueeze(
                 -2
             )  # Eq. 5
-            ys.append((W @ q[..., t, :, None]).squeeze(-1))  # Eq. 6
+            ys.append((W @ q_t.unsqueeze(-1)).squeeze(-1))  # Eq. 6
         return torch.stack(ys, dim=-2), W
     L, C = q.shape[-2], chunk_size
     Q, K, V = (_pad_chunks(x, C) for x in (q, k, v))  # (..., n, C, d); padded rows are 0
@@ -375,10 +377,12 @@ def delta_rule(
     U = torch.linalg.solve_triangular(A, V * B, upper=False, unitriangular=True)  # (.., C, d_v)
     QK = (Q @ K.transpose(-1, -2)).tril()  # causal, diagonal included   (..., n, C, C)
     outs = []
-    for c in range(Q.shape[-3]):
-        U_c = U[..., c, :, :] - Wy[..., c, :, :] @ W.transpose(-1, -2)  # u_i - S w_i (.., C, d_v)
-        outs.append(Q[..., c, :, :] @ W.transpose(-1, -2) + QK[..., c, :, :] @ U_c)  # Eq. 6
-        W = W + U_c.transpose(-1, -2) @ K[..., c, :, :]  # Eq. 5 over the chunk
+    # unbind once: per-chunk indexing would make the backward pass O(n^2) in the chunk count
+    chunks = zip(*(x.unbind(-3) for x in (U, Wy, Q, QK, K)), strict=True)
+    for U_c, Wy_c, Q_c, QK_c, K_c in chunks:
+        U_c = U_c - Wy_c @ W.transpose(-1, -2)  # u_i - S w_i   (..., C, d_v)
+        outs.append(Q_c @ W.transpose(-1, -2) + QK_c @ U_c)  # Eq. 6
+        W = W + U_c.transpose(-1, -2) @ K_c  # Eq. 5 over the chunk
     y = torch.stack(outs, dim=-3).flatten(-3, -2)[..., :L, :]  # (..., L, d_v)
     return y, W
 
