@@ -281,6 +281,37 @@ def test_layer_matches_the_equations(rule: str, fmap: str) -> None:
     assert (m(x)[0] - y).abs().max() < 1e-12
 
 
+def test_layer_attention_normalize_is_katharopoulos_linear_attention() -> None:
+    torch.manual_seed(14)
+    m = FastWeightLayer(
+        6,
+        num_heads=2,
+        d_head=3,
+        rule="sum",
+        feature_map="elu+1",
+        attention_normalize=True,
+        chunk_size=4,
+    ).double()
+    x = torch.randn(2, 9, 6, dtype=D64)
+    y, W = m(x)
+    assert W.shape == (2, 2, 4, 3)  # d_head + 1 rows: the last is z_t = sum_i phi(k_i)
+    Wp, Hh, d = m.qkvb.weight, 2, 3
+    mask = torch.ones(9, 9, dtype=torch.bool).tril()
+    heads = []
+    for h in range(Hh):
+        q = m.phi(x @ Wp[h * d : (h + 1) * d].t())
+        k = m.phi(x @ Wp[Hh * d + h * d : Hh * d + (h + 1) * d].t())
+        v = x @ Wp[2 * Hh * d + h * d : 2 * Hh * d + (h + 1) * d].t()
+        a = (q @ k.transpose(-1, -2)).masked_fill(~mask, 0.0)  # (N, L, L)
+        heads.append((a / a.sum(-1, keepdim=True)) @ v)
+    assert (y - torch.cat(heads, -1) @ m.out.weight.t()).abs().max() < 1e-12
+    ya, Wa = m(x[:, :5])
+    yb, _ = m(x[:, 5:], Wa)
+    assert (torch.cat([ya, yb], 1) - y).abs().max() < 1e-12
+    with pytest.raises(RnnaiError, match="attention_normalize"):
+        FastWeightLayer(6, rule="delta", attention_normalize=True)
+
+
 def test_layer_time_major_input_and_state_carry() -> None:
     torch.manual_seed(9)
     m = FastWeightLayer(5, num_heads=2, d_head=4, batch_first=False, chunk_size=3).double()

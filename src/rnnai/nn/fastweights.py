@@ -418,6 +418,10 @@ class FastWeightLayer(nn.Module):
         feature_map: See `FeatureMap` (``"dpfp-1"`` by default).
         sum_normalize: Divide phi(q), phi(k) by their sums (Eq. 7). Default: True for the delta
             rule with a positive feature map (as in the paper), False otherwise.
+        attention_normalize: Sum rule only: divide y_t by z_t . phi(q_t) with
+            z_t = sum_{i<=t} phi(k_i), the normalised linear attention of Katharopoulos et al.;
+            z_t is kept as an extra row of the state (computed as the sum rule with an all-ones
+            value component).
         mode: ``"chunk"`` or ``"recurrent"`` (see `delta_rule`).
         chunk_size: C for ``"chunk"``.
         batch_first: Input and output (N, L, H_in) if True (default), else (L, N, H_in).
@@ -428,7 +432,8 @@ class FastWeightLayer(nn.Module):
     Shape:
         forward(x, state=None) -> (out, state): x and out (N, L, H_in) (batch_first) or
         (L, N, H_in); state (N, num_heads, d_head, d_phi), the fast weights after the last step
-        (pass it back in to continue the sequence).
+        (pass it back in to continue the sequence); with ``attention_normalize`` the state has
+        d_head + 1 rows, the last one z_t.
     """
 
     def __init__(
@@ -440,6 +445,7 @@ class FastWeightLayer(nn.Module):
         rule: str = "delta",
         feature_map: str = "dpfp-1",
         sum_normalize: bool | None = None,
+        attention_normalize: bool = False,
         mode: str = "chunk",
         chunk_size: int = 64,
         batch_first: bool = True,
@@ -463,6 +469,9 @@ class FastWeightLayer(nn.Module):
         if sum_normalize is None:
             sum_normalize = rule == "delta" and self.phi.kind != "identity"
         self.sum_normalize = sum_normalize
+        if attention_normalize and rule != "sum":
+            raise RnnaiError("attention_normalize applies to rule='sum' only, got rule='delta'")
+        self.attention_normalize = attention_normalize
         n_proj = 3 * num_heads * d_head + (num_heads if rule == "delta" else 0)
         self.qkvb = nn.Linear(d_model, n_proj, bias=bias)  # [W_q; W_k; W_v; w_beta]
         self.out = nn.Linear(num_heads * d_head, d_model, bias=bias)  # W_o
@@ -477,7 +486,7 @@ class FastWeightLayer(nn.Module):
         x = _check_input("FastWeightLayer", x, self.d_model, self.batch_first)  # (N, L, H_in)
         N, L, _ = x.shape
         Hh, d = self.num_heads, self.d_head
-        want = (N, Hh, d, self.d_phi)
+        want = (N, Hh, d + int(self.attention_normalize), self.d_phi)
         if state is not None and tuple(state.shape) != want:
             raise RnnaiError(
                 f"FastWeightLayer expected state of shape {want}, got {tuple(state.shape)}"
@@ -494,9 +503,13 @@ class FastWeightLayer(nn.Module):
                 q, k, v, beta, initial_state=state, mode=self.mode, chunk_size=self.chunk_size
             )
         else:
+            if self.attention_normalize:
+                v = torch.cat([v, torch.ones_like(v[..., :1])], dim=-1)  # (N, H, L, d + 1)
             y, W = sum_rule(
                 q, k, v, initial_state=state, mode=self.mode, chunk_size=self.chunk_size
             )
+            if self.attention_normalize:
+                y = y[..., :d] / y[..., d:]  # W_t phi(q_t) / (z_t . phi(q_t))   (N, H, L, d)
         out = self.out(y.transpose(1, 2).reshape(N, L, Hh * d))  # (N, L, H_in)
         return (out if self.batch_first else out.transpose(0, 1)), W
 
@@ -504,7 +517,8 @@ class FastWeightLayer(nn.Module):
         """Summary shown by print(module)."""
         return (
             f"{self.d_model}, num_heads={self.num_heads}, d_head={self.d_head}, "
-            f"rule={self.rule}, sum_normalize={self.sum_normalize}, mode={self.mode}, "
+            f"rule={self.rule}, sum_normalize={self.sum_normalize}, "
+            f"attention_normalize={self.attention_normalize}, mode={self.mode}, "
             f"chunk_size={self.chunk_size}, batch_first={self.batch_first}"
         )
 
