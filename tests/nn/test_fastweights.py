@@ -79,6 +79,15 @@ def test_delta_rule_chunk_and_recurrent_equal_the_transcription(L: int, C: int) 
         assert (W - rW).abs().max() < 1e-12, mode
 
 
+def test_delta_rule_chunk_form_in_float32_is_as_accurate_as_the_loop() -> None:
+    q, k, v, beta, _ = _qkvb(N=1, H=2, L=512, dk=16, dv=8, seed=15)
+    exact, _ = delta_rule(q, k, v, beta, mode="recurrent")
+    f32 = [t.float() for t in (q, k, v, beta)]
+    err_chunk = (delta_rule(*f32, chunk_size=64)[0].double() - exact).abs().max()
+    err_loop = (delta_rule(*f32, mode="recurrent")[0].double() - exact).abs().max()
+    assert err_chunk < 10 * err_loop + 1e-6
+
+
 @pytest.mark.parametrize(("L", "C"), [(1, 4), (8, 4), (11, 4), (13, 32), (37, 8)])
 def test_sum_rule_chunk_and_recurrent_equal_the_transcription(L: int, C: int) -> None:
     q, k, v, _, W0 = _qkvb(L=L, seed=1)

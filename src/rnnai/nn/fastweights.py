@@ -373,15 +373,20 @@ def delta_rule(
     Kb = K * B  # diag(beta) K   (..., n, C, d_k)
     A = (Kb @ K.transpose(-1, -2)).tril(-1)  # strictly lower part of diag(beta) K K^T
     A = A + torch.eye(C, dtype=A.dtype, device=A.device)  # unit lower triangular   (.., C, C)
-    Wy = torch.linalg.solve_triangular(A, Kb, upper=False, unitriangular=True)  # (..., n, C, d_k)
-    U = torch.linalg.solve_triangular(A, V * B, upper=False, unitriangular=True)  # (.., C, d_v)
+    # W = A^{-1} diag(beta) K and U = A^{-1} diag(beta) V in one solve   (..., n, C, d_k + d_v)
+    WU = torch.linalg.solve_triangular(
+        A, torch.cat([Kb, V * B], dim=-1), upper=False, unitriangular=True
+    )
+    Wy, U = WU[..., : K.shape[-1]], WU[..., K.shape[-1] :]  # (..., n, C, d_k), (..., n, C, d_v)
     QK = (Q @ K.transpose(-1, -2)).tril()  # causal, diagonal included   (..., n, C, C)
     outs = []
     # unbind once: per-chunk indexing would make the backward pass O(n^2) in the chunk count
-    chunks = zip(*(x.unbind(-3) for x in (U, Wy, Q, QK, K)), strict=True)
-    for U_c, Wy_c, Q_c, QK_c, K_c in chunks:
-        U_c = U_c - Wy_c @ W.transpose(-1, -2)  # u_i - S w_i   (..., C, d_v)
-        outs.append(Q_c @ W.transpose(-1, -2) + QK_c @ U_c)  # Eq. 6
+    WQ = torch.cat([Wy, Q], dim=-2)  # both multiply S^T: one product per chunk   (..., n, 2C, d_k)
+    chunks = zip(*(x.unbind(-3) for x in (U, WQ, QK, K)), strict=True)
+    for U_c, WQ_c, QK_c, K_c in chunks:
+        P = WQ_c @ W.transpose(-1, -2)  # [W S^T; Q S^T]   (..., 2C, d_v)
+        U_c = U_c - P[..., :C, :]  # u_i - S w_i   (..., C, d_v)
+        outs.append(P[..., C:, :] + QK_c @ U_c)  # Eq. 6
         W = W + U_c.transpose(-1, -2) @ K_c  # Eq. 5 over the chunk
     y = torch.stack(outs, dim=-3).flatten(-3, -2)[..., :L, :]  # (..., L, d_v)
     return y, W
