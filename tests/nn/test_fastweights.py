@@ -400,6 +400,10 @@ def test_bad_input_raises_rnnai_error() -> None:
         FastWeightLayer(4, d_head=2)(torch.randn(2, 3, 4), torch.zeros(2, 1, 2, 3))
     with pytest.raises(RnnaiError, match="fast_activation"):
         FastWeightProgrammer1992(3, 2, fast_activation="relu")
+    with pytest.raises(RnnaiError, match="dtype"):
+        FastWeightLayer(4, d_head=2)(torch.randn(2, 3, 4, dtype=D64))
+    with pytest.raises(RnnaiError, match="H_in=3"):
+        FastWeightProgrammer1992(3, 2)(torch.randn(2, 3))
     with pytest.raises(RnnaiError, match="nu"):
         dpfp(torch.randn(3), 0)
 

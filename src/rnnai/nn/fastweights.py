@@ -397,14 +397,19 @@ def delta_rule(
 # --------------------------------------------------------------------------------------------
 
 
-def _check_input(cls: str, x: Tensor, size: int, batch_first: bool) -> Tensor:
-    """Validate x and return it as (N, L, H_in)."""
+def _check_input(cls: str, x: Tensor, size: int, batch_first: bool, dtype: torch.dtype) -> Tensor:
+    """Validate x (shape, and the parameters' dtype) and return it as (N, L, H_in)."""
     expected = "(N, L, H_in)" if batch_first else "(L, N, H_in)"
     if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != size:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise RnnaiError(f"{cls} expected input of shape {expected} with H_in={size}, got {shape}")
     if not x.is_floating_point():
         raise RnnaiError(f"{cls} expected a floating-point input, got dtype {x.dtype}")
+    if x.dtype != dtype:
+        raise RnnaiError(
+            f"{cls} input dtype {x.dtype} differs from the parameters' dtype {dtype}; convert one "
+            f"of them (e.g. module.to({x.dtype}))"
+        )
     return x if batch_first else x.transpose(0, 1)
 
 
@@ -488,7 +493,9 @@ class FastWeightLayer(nn.Module):
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run the layer over a sequence; see the class docstring for shapes."""
-        x = _check_input("FastWeightLayer", x, self.d_model, self.batch_first)  # (N, L, H_in)
+        x = _check_input(
+            "FastWeightLayer", x, self.d_model, self.batch_first, self.qkvb.weight.dtype
+        )  # (N, L, H_in)
         N, L, _ = x.shape
         Hh, d = self.num_heads, self.d_head
         want = (N, Hh, d + int(self.attention_normalize), self.d_phi)
@@ -579,7 +586,9 @@ class FastWeightProgrammer1992(nn.Module):
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run S and F over a sequence; see the class docstring for shapes."""
-        x = _check_input("FastWeightProgrammer1992", x, self.input_size, self.batch_first)
+        x = _check_input(
+            "FastWeightProgrammer1992", x, self.input_size, self.batch_first, self.slow.weight.dtype
+        )
         N = x.shape[0]
         want = (N, self.output_size, self.input_size)
         if state is not None and tuple(state.shape) != want:
