@@ -31,7 +31,7 @@ from x_t; phi is a feature map (below) and W_t (d_v x d_phi) are the fast weight
     sum normalisation (Schlag et al., used with the delta rule instead of linear attention's
     denominator): phi'(x) = phi(x) / sum_j phi(x)_j, for keys and queries.   (Eq. 7)
 
-    1992 fast weight programmer (outer-product design, as written by Schlag et al. Eqs. 2-4):
+    1992 fast weight programmer (outer-product design, as summarised by Schlag et al.):
         a_t, b_t = S(x_t)                          TO units (d_out), FROM units (d_in)
         W_t      = sigma(W_{t-1} + a_t b_t^T)                                           (Eq. 8)
         y_t      = W_t x_t                         the fast net F                        (Eq. 9)
@@ -50,12 +50,13 @@ Householder updates is written in the WY form W_t = S + sum_{i<=t} (u_i - S w_i)
 (UT transform, Yang et al.)::
 
     A = I + tril(diag(beta) K K^T, -1)           (C x C, unit lower triangular)
-    W = A^{-1} diag(beta) K,  U = A^{-1} diag(beta) V        (triangular solves)
-    Y = Q S^T + tril(Q K^T) (U - W S^T),   S <- S + (U - W S^T)^T K
+    Wy = A^{-1} diag(beta) K,  U = A^{-1} diag(beta) V        (triangular solves)
+    Y = Q S^T + tril(Q K^T) (U - Wy S^T),   S <- S + (U - Wy S^T)^T K
 
-with K, Q, V the chunk's rows phi(k_t), phi(q_t), v_t. The solves of all chunks run in parallel;
+with K, Q, V the chunk's rows phi(k_t), phi(q_t), v_t (Wy is Yang et al.'s W, renamed here to
+tell it from the fast weights). The solves of all chunks run in parallel;
 only the C x d products that carry S from one chunk to the next are sequential. The sum rule is the
-same with U = V and W = 0 (causal linear attention by chunks). Autograd differentiates through the
+same with U = V and Wy = 0 (causal linear attention by chunks). Autograd differentiates through the
 chunked computation; what it stores is O(T C + (T / C) d_v d_phi), linear in T. Both forms agree to
 rounding (tests in float64); `rnnai bench memory` times them against each other and against
 softmax attention.
@@ -65,6 +66,7 @@ the module also accepts ``"tanh"`` and ``"sigmoid"``. The paper's own equations 
 units were not checked against its text (its online copy renders them as images); Eqs. 8-9 are
 Schlag et al.'s summary of it. FAVOR+'s random features are fixed at construction (no redrawing
 during training); the 1/d^(1/4) scaling of Performers is left to the learned projections.
+`sum_normalize` adds eps = 1e-6 to the denominator (an all-zero DPFP vector would give 0/0).
 ``flash-linear-attention`` is not used (its kernels are GPU-only); the code here is device-agnostic.
 
 Examples:
