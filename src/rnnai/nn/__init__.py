@@ -1,4 +1,6 @@
-"""PyTorch modules: the LSTM family (`LSTM` over whole sequences, `LSTMCell` one step at a time).
+"""PyTorch modules: the LSTM family (`LSTM` over whole sequences, `LSTMCell` one step at a time)
+and fast weight programmers (`rnnai.nn.fastweights`: the sum and delta rules, their feature maps,
+a multi-head `FastWeightLayer`, and the 1992 slow net that programs a fast net).
 
 Every variant of `rnnai.nn.lstm` (the 1997 LSTM, forget gates, peepholes, Greff et al.'s eight
 one-change variants) runs in both modules with the same parameters; `LSTM` is a drop-in for
@@ -21,6 +23,33 @@ Examples:
     ['cifg', 'fgr', 'gers2000', 'gers2002']
 """
 
+from rnnai.nn.fastweights import (
+    FEATURE_MAPS,
+    FastWeightLayer,
+    FastWeightProgrammer1992,
+    FeatureMap,
+    delta_rule,
+    dpfp,
+    elu_plus_one,
+    sum_normalize,
+    sum_rule,
+)
 from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMCell, LSTMVariant, get_variant
 
-__all__ = ["ACTIVATIONS", "LSTM", "LSTMCell", "LSTMVariant", "VARIANTS", "get_variant"]
+__all__ = [
+    "ACTIVATIONS",
+    "FEATURE_MAPS",
+    "LSTM",
+    "VARIANTS",
+    "FastWeightLayer",
+    "FastWeightProgrammer1992",
+    "FeatureMap",
+    "LSTMCell",
+    "LSTMVariant",
+    "delta_rule",
+    "dpfp",
+    "elu_plus_one",
+    "get_variant",
+    "sum_normalize",
+    "sum_rule",
+]
