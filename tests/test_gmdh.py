@@ -39,7 +39,7 @@ def synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @parametrize_with_checks(
     [GMDHRegressor(), GMDHRegressor(method="combi"), GMDHClassifier(max_layers=2)]
 )
-def test_sklearn_estimator_checks(estimator, check):  # type: ignore[no-untyped-def]
+def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
@@ -80,8 +80,9 @@ def test_unbiasedness_compares_fits_on_both_parts_over_all_samples() -> None:
     ref = np.mean((Phi @ a_A - Phi @ a_B) ** 2)
     np.testing.assert_allclose(external_criterion("unbiasedness", on_a, on_b)[0][0], ref, rtol=1e-9)
     reg = np.mean((y[B] - Phi[B] @ a_A) ** 2)
-    np.testing.assert_allclose(external_criterion("combined", on_a, on_b)[0][0], reg + ref,
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        external_criterion("combined", on_a, on_b)[0][0], reg + ref, rtol=1e-9
+    )
 
 
 def test_polynomial_evaluation_and_formatting() -> None:
@@ -121,7 +122,7 @@ def test_first_layer_criterion_is_computed_on_the_selection_part_only() -> None:
     y2[B] += np.random.default_rng(0).standard_normal(len(B))
     pairs, coefs = model.layers_[0]
     other = GMDHRegressor(max_layers=1, refit=False, n_best=15).fit(X, y2)
-    for (p, c) in zip(*other.layers_[0], strict=True):
+    for p, c in zip(*other.layers_[0], strict=True):
         same = np.flatnonzero((pairs == p).all(axis=1))
         if len(same):
             np.testing.assert_allclose(coefs[same[0]], c, rtol=1e-6, atol=1e-9)
@@ -134,8 +135,9 @@ def test_mia_recovers_the_structure_and_generalizes() -> None:
     assert model.score(X_test, y_test) > 0.99
     terms = model.recovered_terms(min_importance=0.05)
     assert set(terms) == TRUE_TERMS
-    np.testing.assert_allclose([terms["x0"], terms["x1*x2"], terms["x0^2"]], [2, -3, 0.5],
-                               atol=0.05)
+    np.testing.assert_allclose(
+        [terms["x0"], terms["x1*x2"], terms["x0^2"]], [2, -3, 0.5], atol=0.05
+    )
 
 
 def test_mia_stops_when_the_criterion_stops_improving() -> None:
@@ -149,8 +151,9 @@ def test_mia_stops_when_the_criterion_stops_improving() -> None:
 def test_combi_exhaustive_finds_the_true_subset() -> None:
     X, y = synthetic(300, 5)
     model = GMDHRegressor(method="combi", max_terms=3).fit(X, y)
-    assert sorted(model.terms_) == sorted([(0,) * 6, (1, 0, 0, 0, 0, 0), (0, 1, 1, 0, 0, 0),
-                                           (2, 0, 0, 0, 0, 0)])
+    assert sorted(model.terms_) == sorted(
+        [(0,) * 6, (1, 0, 0, 0, 0, 0), (0, 1, 1, 0, 0, 0), (2, 0, 0, 0, 0, 0)]
+    )
     X_test, y_test = synthetic(1000, 6)
     assert model.score(X_test, y_test) > 0.999
 
@@ -170,12 +173,13 @@ def test_combi_beam_search_on_a_large_base() -> None:
 @pytest.mark.parametrize("params", [{"max_layers": 2}, {"method": "combi"}])
 def test_formula_evaluates_to_the_predictions(params: dict[str, object]) -> None:
     X, y = synthetic(200, 8)
-    model = GMDHRegressor(**params).fit(X, y)  # type: ignore[arg-type]
+    model = GMDHRegressor(**params).fit(X, y)
     names = {f"x{k}": X[:, k] for k in range(6)}
     expr = model.formula_.split("=", 1)[1].replace("^", "**")
     np.testing.assert_allclose(eval(expr, {}, names), model.predict(X), rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(evaluate_polynomial(model.polynomial_, X), model.predict(X),
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        evaluate_polynomial(model.polynomial_, X), model.predict(X), atol=1e-8
+    )
 
 
 def test_deep_mia_prints_the_layers_and_predicts_the_same() -> None:
@@ -204,8 +208,9 @@ def test_formula_uses_the_feature_names() -> None:
 def test_pipeline_and_grid_search() -> None:
     X, y = synthetic(240, 10)
     pipe = make_pipeline(StandardScaler(), GMDHRegressor())
-    grid = GridSearchCV(pipe, {"gmdhregressor__method": ["mia", "combi"],
-                               "gmdhregressor__max_terms": [2, 3]}, cv=3)
+    grid = GridSearchCV(
+        pipe, {"gmdhregressor__method": ["mia", "combi"], "gmdhregressor__max_terms": [2, 3]}, cv=3
+    )
     grid.fit(X, y)
     assert grid.best_params_["gmdhregressor__max_terms"] == 3
     X_test, y_test = synthetic(500, 11)
@@ -220,17 +225,20 @@ def test_fit_is_deterministic_and_seeded() -> None:
     assert a.formula_ == b.formula_
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"method": "lasso"}, "method: expected one of"),
-    ({"criterion": "aic"}, "criterion: expected one of"),
-    ({"selection_fraction": 1.0}, "selection_fraction"),
-    ({"max_layers": 0}, "max_layers: expected an integer >= 1"),
-    ({"n_best": 0}, "n_best"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"method": "lasso"}, "method: expected one of"),
+        ({"criterion": "aic"}, "criterion: expected one of"),
+        ({"selection_fraction": 1.0}, "selection_fraction"),
+        ({"max_layers": 0}, "max_layers: expected an integer >= 1"),
+        ({"n_best": 0}, "n_best"),
+    ],
+)
 def test_bad_parameters_raise_rnnai_error(params: dict[str, object], match: str) -> None:
     X, y = synthetic(30, 13)
     with pytest.raises(RnnaiError, match=match):
-        GMDHRegressor(**params).fit(X, y)  # type: ignore[arg-type]
+        GMDHRegressor(**params).fit(X, y)
 
 
 def test_wrong_number_of_features_is_a_clear_error() -> None:
@@ -242,8 +250,7 @@ def test_wrong_number_of_features_is_a_clear_error() -> None:
 
 def test_monomial_design_matches_the_basis() -> None:
     X = np.array([[2.0, 3.0]])
-    np.testing.assert_array_equal(monomial_design(X, monomial_basis(2, 2)),
-                                  [[1, 2, 3, 4, 6, 9]])
+    np.testing.assert_array_equal(monomial_design(X, monomial_basis(2, 2)), [[1, 2, 3, 4, 6, 9]])
 
 
 # --- classifier ---------------------------------------------------------------------------------

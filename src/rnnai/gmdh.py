@@ -137,7 +137,10 @@ def split_train_selection(
 
 
 def quadratic_design(z_i: Array, z_j: Array) -> Array:
-    """The design Phi of Eq. PD: columns 1, z_i, z_j, z_i^2, z_j^2, z_i z_j; (..., N) -> (..., N, 6)."""
+    """The design Phi of Eq. PD: columns 1, z_i, z_j, z_i^2, z_j^2, z_i z_j.
+
+    Shapes: z_i, z_j (..., N) -> Phi (..., N, 6).
+    """
     return np.stack([np.ones_like(z_i), z_i, z_j, z_i * z_i, z_j * z_j, z_i * z_j], axis=-1)
 
 
@@ -202,15 +205,19 @@ class Moments:
 
 
 def _solve(m: Moments, alpha: float) -> Array:
-    """Least-squares coefficients (M, k) from the normal equations, ridge alpha * n off the constant."""
+    """Least-squares coefficients (M, k) from the normal equations.
+
+    The ridge alpha * n is added to every diagonal entry but the constant's.
+    """
     k = m.G.shape[-1]
     ridge = np.full(k, alpha * m.n)
     ridge[0] = 0.0  # the constant a0 is not shrunk
     A = m.G + np.diag(ridge)
     try:
-        return np.linalg.solve(A, m.c[..., None])[..., 0]
+        a = np.linalg.solve(A, m.c[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        return (np.linalg.pinv(A) @ m.c[..., None])[..., 0]
+        a = (np.linalg.pinv(A) @ m.c[..., None])[..., 0]
+    return np.asarray(a, dtype=np.float64)
 
 
 def external_criterion(
@@ -271,8 +278,15 @@ def _argbest(crit: Array) -> int:
 
 
 def _combi_search(
-    on_a: Moments, on_b: Moments, *, n_terms: int, max_terms: int, max_subsets: int,
-    beam: int, criterion: Criterion, alpha: float,
+    on_a: Moments,
+    on_b: Moments,
+    *,
+    n_terms: int,
+    max_terms: int,
+    max_subsets: int,
+    beam: int,
+    criterion: Criterion,
+    alpha: float,
 ) -> tuple[tuple[int, ...], Array, list[float]]:
     """Best subset of base columns 1..n_terms (the constant 0 always in), its A-fit, the best
     criterion per subset size."""
@@ -287,8 +301,16 @@ def _combi_search(
         if exhaustive:
             level: list[tuple[int, ...]] = list(combinations(range(1, n_terms + 1), k))
         else:
-            grown = {tuple(sorted((*s, t))) for s in frontier for t in range(1, n_terms + 1)
-                     if t not in s} if k else {()}
+            grown = (
+                {
+                    tuple(sorted((*s, t)))
+                    for s in frontier
+                    for t in range(1, n_terms + 1)
+                    if t not in s
+                }
+                if k
+                else {()}
+            )
             level = sorted(grown)
         crits, coefs = [], []
         for s in range(0, len(level), _CHUNK):
@@ -435,8 +457,9 @@ class _GMDHParams(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value < 1:
                 raise RnnaiError(f"{name}: expected an integer >= 1, received {value!r}")
-        if self.n_best is not None and (not isinstance(self.n_best, int | np.integer)
-                                        or self.n_best < 1):
+        if self.n_best is not None and (
+            not isinstance(self.n_best, int | np.integer) or self.n_best < 1
+        ):
             raise RnnaiError(f"n_best: expected None or an integer >= 1, received {self.n_best!r}")
         if self.tol < 0 or self.alpha < 0:
             raise RnnaiError(
@@ -484,8 +507,7 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
     def fit(self, X: ArrayLike, y: ArrayLike) -> GMDHRegressor:
         """Select and fit the model; returns self."""
         self._check_params()
-        X_, y_ = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
-                               dtype=np.float64)
+        X_, y_ = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2, dtype=np.float64)
         n, m = X_.shape
         A, B = split_train_selection(n, self.selection_fraction, self.random_state)
         self.train_index_, self.selection_index_ = A, B
@@ -516,8 +538,15 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
             self.term_importance_ = {}
         return self
 
-    def _fit_mia(self, Xs: Array, ys: Array, A: NDArray[np.intp], B: NDArray[np.intp], F: int,
-                 criterion: Criterion) -> Polynomial | None:
+    def _fit_mia(
+        self,
+        Xs: Array,
+        ys: Array,
+        A: NDArray[np.intp],
+        B: NDArray[np.intp],
+        F: int,
+        criterion: Criterion,
+    ) -> Polynomial | None:
         Z = Xs
         layers: list[tuple[NDArray[np.intp], Array]] = []
         best_by_layer: list[float] = []
@@ -539,15 +568,28 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
         self.criterion_by_layer_ = best_by_layer
         return self._trace_mia()
 
-    def _fit_combi(self, Xs: Array, ys: Array, A: NDArray[np.intp], B: NDArray[np.intp], F: int,
-                   criterion: Criterion) -> Polynomial:
+    def _fit_combi(
+        self,
+        Xs: Array,
+        ys: Array,
+        A: NDArray[np.intp],
+        B: NDArray[np.intp],
+        F: int,
+        criterion: Criterion,
+    ) -> Polynomial:
         basis = monomial_basis(Xs.shape[1], self.degree)
         Phi = monomial_design(Xs, basis)  # (N, 1 + p)
         on_a = Moments.of(Phi[A][None], ys[A])
         on_b = Moments.of(Phi[B][None], ys[B])
         subset, coef, by_size = _combi_search(
-            on_a, on_b, n_terms=len(basis), max_terms=self.max_terms,
-            max_subsets=self.max_subsets, beam=F, criterion=criterion, alpha=self.alpha,
+            on_a,
+            on_b,
+            n_terms=len(basis),
+            max_terms=self.max_terms,
+            max_subsets=self.max_subsets,
+            beam=F,
+            criterion=criterion,
+            alpha=self.alpha,
         )
         idx = np.array(subset, dtype=np.intp)
         if self.refit:
@@ -596,8 +638,11 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
                 (i, j), a = self.layers_[r][0][u], self.layers_[r][1][u]
                 P, Q = unit(r - 1, int(i)), unit(r - 1, int(j))
                 memo[(r, u)] = _poly_add(  # Eq. PD
-                    (float(a[0]), {(0,) * len(leaves): 1.0}), (float(a[1]), P), (float(a[2]), Q),
-                    (float(a[3]), _poly_mul(P, P)), (float(a[4]), _poly_mul(Q, Q)),
+                    (float(a[0]), {(0,) * len(leaves): 1.0}),
+                    (float(a[1]), P),
+                    (float(a[2]), Q),
+                    (float(a[3]), _poly_mul(P, P)),
+                    (float(a[4]), _poly_mul(Q, Q)),
                     (float(a[5]), _poly_mul(P, Q)),
                 )
             return memo[(r, u)]
@@ -610,8 +655,10 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
     def _nested_formula(self, precision: int | None) -> str:
         """The MIA model layer by layer: z{r}_{u} are unit outputs, inputs standardized."""
         names = self._names()
-        lines = [f"s_{k} = ({names[k]} - {float(self.x_mean_[k])!r}) / {float(self.x_scale_[k])!r}"
-                 for k in range(self.n_features_in_)]
+        lines = [
+            f"s_{k} = ({names[k]} - {float(self.x_mean_[k])!r}) / {float(self.x_scale_[k])!r}"
+            for k in range(self.n_features_in_)
+        ]
         prev = [f"s_{k}" for k in range(self.n_features_in_)]
         for r, (pairs, coefs) in enumerate(self.layers_):
             cur = []
@@ -620,7 +667,8 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
                 mono = ("1", zi, zj, f"{zi}^2", f"{zj}^2", f"{zi}*{zj}")
                 poly_text = " + ".join(
                     f"{(repr(float(c)) if precision is None else f'{c:.{precision}g}')}*{t}"
-                    for c, t in zip(a, mono, strict=True))
+                    for c, t in zip(a, mono, strict=True)
+                )
                 lines.append(f"z{r + 1}_{u} = {poly_text}")
                 cur.append(f"z{r + 1}_{u}")
             prev = cur
@@ -643,7 +691,7 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
         return self.y_mean_ + self.y_scale_ * out
 
     def model_formula(self, precision: int | None = 4) -> str:
-        """The selected model as ``y = ...`` in the input names, coefficients to precision digits."""
+        """The selected model as ``y = ...`` in the input names (precision significant digits)."""
         check_is_fitted(self, "formula_")
         if self.polynomial_ is None:
             return self._nested_formula(precision)
@@ -656,8 +704,10 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
         """
         check_is_fitted(self, "formula_")
         if self.polynomial_ is None:
-            raise RnnaiError("recovered_terms: expected an expanded polynomial, received a model "
-                             f"with more than {MAX_EXPANDED_TERMS} terms (see formula_)")
+            raise RnnaiError(
+                "recovered_terms: expected an expanded polynomial, received a model "
+                f"with more than {MAX_EXPANDED_TERMS} terms (see formula_)"
+            )
         names = self._names()
         one = (0,) * self.n_features_in_
         out = {"1": self.polynomial_.get(one, 0.0)}
@@ -667,8 +717,9 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
         return out
 
 
-def _refit_mia(Xs: Array, ys: Array, layers: list[tuple[NDArray[np.intp], Array]],
-               alpha: float) -> list[tuple[NDArray[np.intp], Array]]:
+def _refit_mia(
+    Xs: Array, ys: Array, layers: list[tuple[NDArray[np.intp], Array]], alpha: float
+) -> list[tuple[NDArray[np.intp], Array]]:
     """Fit every kept unit again on all samples, layer by layer (structure unchanged)."""
     Z = Xs
     out = []
@@ -704,8 +755,9 @@ class GMDHClassifier(ClassifierMixin, _GMDHParams):
         check_classification_targets(y_)
         self.classes_, y_idx = np.unique(y_, return_inverse=True)
         if len(self.classes_) < 2:
-            raise RnnaiError(f"y: expected at least 2 classes, received 1 class "
-                             f"({self.classes_[0]!r})")
+            raise RnnaiError(
+                f"y: expected at least 2 classes, received 1 class ({self.classes_[0]!r})"
+            )
         targets = [1] if len(self.classes_) == 2 else range(len(self.classes_))
         params = self.get_params()
         self.estimators_ = [
@@ -737,6 +789,7 @@ class GMDHClassifier(ClassifierMixin, _GMDHParams):
             if est.polynomial_ is None:
                 lines.append(f"{target}:\n{est.model_formula(precision)}")
             else:
-                lines.append(format_polynomial(est.polynomial_, names, precision=precision,
-                                               target=target))
+                lines.append(
+                    format_polynomial(est.polynomial_, names, precision=precision, target=target)
+                )
         return "\n".join(lines)
