@@ -140,12 +140,27 @@ def test_mia_recovers_the_structure_and_generalizes() -> None:
     )
 
 
-def test_mia_stops_when_the_criterion_stops_improving() -> None:
+def test_mia_adds_layers_while_the_criterion_improves_by_tol() -> None:
     X, y = synthetic(300, 4)
-    model = GMDHRegressor(max_layers=8, tol=0.05).fit(X, y)
-    crit = model.criterion_by_layer_
-    assert len(model.layers_) == len(crit) - 1 or len(crit) == 8
-    assert crit[-1] >= crit[len(model.layers_) - 1] * 0.95
+    tol = 0.05
+    model = GMDHRegressor(max_layers=8, tol=tol).fit(X, y)
+    crit, kept = model.criterion_by_layer_, len(model.layers_)
+    assert kept < 8 and len(crit) == kept + 1  # stopped by the criterion, not by max_layers
+    for r in range(1, kept):
+        assert crit[r] < crit[r - 1] * (1 - tol)  # every kept layer improved by more than tol
+    assert crit[-1] >= crit[-2] * (1 - tol)  # the layer tried last did not
+    assert model.best_unit_ == (kept - 1, 0)
+
+
+@pytest.mark.parametrize("refit", [False, True])
+def test_refit_uses_all_samples_only_after_selection(refit: bool) -> None:
+    X, y = synthetic(150, 16)
+    model = GMDHRegressor(method="combi", max_terms=3, refit=refit).fit(X, y)
+    rows = np.arange(150) if refit else model.train_index_
+    design = monomial_design(X / model.x_scale_, model.terms_[1:])
+    ys = (y - model.y_mean_) / model.y_scale_
+    ref = np.linalg.lstsq(design[rows], ys[rows], rcond=None)[0]
+    np.testing.assert_allclose(model.coef_, ref, rtol=1e-7, atol=1e-9)
 
 
 def test_combi_exhaustive_finds_the_true_subset() -> None:

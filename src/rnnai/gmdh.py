@@ -79,9 +79,9 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, combinations_with_replacement
 from typing import Any, Literal
 
 import numpy as np
@@ -151,18 +151,12 @@ def monomial_basis(n_features: int, degree: int) -> list[Monomial]:
     """
     basis: list[Monomial] = []
     for d in range(1, degree + 1):
-        for combo in _multisets(n_features, d):
+        for combo in combinations_with_replacement(range(n_features), d):
             e = [0] * n_features
             for k in combo:
                 e[k] += 1
             basis.append(tuple(e))
     return basis
-
-
-def _multisets(n: int, d: int) -> Iterator[tuple[int, ...]]:
-    from itertools import combinations_with_replacement
-
-    return combinations_with_replacement(range(n), d)
 
 
 def monomial_design(X: Array, basis: Sequence[Monomial]) -> Array:
@@ -493,7 +487,12 @@ class GMDHRegressor(RegressorMixin, _GMDHParams):
         random_state: seed of the split into A and B.
 
     Attributes:
-        train_index_, selection_index_: the samples of A and B.
+        train_index_: the samples of the training part A.
+        selection_index_: the samples of the selection part B.
+        x_mean_: input means on A (zeros for COMBI); inputs are standardized with them.
+        x_scale_: input scales on A (standard deviations; COMBI: root mean squares).
+        y_mean_: target mean on A.
+        y_scale_: target standard deviation on A.
         criterion_by_layer_: best criterion of each MIA layer tried (COMBI: of each subset size).
         layers_: MIA: per kept layer, (pairs (F, 2), coefficients (F, 6)) of the units passed on.
         best_unit_: MIA: (layer, unit) of the model.
