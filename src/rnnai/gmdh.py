@@ -10,7 +10,7 @@ decides which models survive and how complex the final model gets.
 
 **Data split.** The N samples are split once (``random_state``) into a training part A
 (``train_index_``) and a selection (checking) part B (``selection_index_``), with
-``N_B = round(selection_fraction * N)``. Coefficients are fitted on A only; criteria use B.
+``N_B = round(selection_fraction * N)`` (at least 1, at most N - 2). Coefficients are fitted on A only; criteria use B.
 
 **Partial description (a unit of the multilayer algorithm, MIA).** For every pair (i, j) of the
 inputs ``z`` of layer r (layer 1: the inputs ``x``),
@@ -59,6 +59,8 @@ Deviations from the paper:
   search over the subset size: the best F subsets of size k are grown by one term, and growth
   stops when the best criterion stops improving.
 * With fewer than 4 samples there is no split: A = B = all samples (an internal criterion).
+* A layer with a single input pairs it with itself (Eq. PD with z_j = z_i; the ridge term
+  resolves the repeated columns).
 * `GMDHClassifier` is one-vs-rest on `GMDHRegressor` fitted to 0/1 class indicators.
 
 Examples:
