@@ -10,7 +10,8 @@ decides which models survive and how complex the final model gets.
 
 **Data split.** The N samples are split once (``random_state``) into a training part A
 (``train_index_``) and a selection (checking) part B (``selection_index_``), with
-``N_B = round(selection_fraction * N)`` (at least 1, at most N - 2). Coefficients are fitted on A only; criteria use B.
+``N_B = round(selection_fraction * N)`` (at least 1, at most N - 2). Coefficients are fitted
+on A only; criteria use B.
 
 **Partial description (a unit of the multilayer algorithm, MIA).** For every pair (i, j) of the
 inputs ``z`` of layer r (layer 1: the inputs ``x``),
