@@ -717,12 +717,13 @@ def sequences_evidence(
     paper_sequences: float,
     paper_rate: float = 1.0,
     statistic: Literal["mean", "median"] = "mean",
+    setting: str = "",
 ) -> list[Evidence]:
     """The tests of a "training sequences until solved" claim (`rnnai.runtime.verdict`).
 
     Success rate not significantly below the paper's (one-sided exact binomial), and the paper's
     mean or median sequences inside our bootstrap interval or ours better (unsolved trials count
-    as never solved, ``inf``).
+    as never solved, ``inf``). ``setting`` (e.g. "T=100") prefixes both claims.
 
     Examples:
         >>> rs = [TrialResult(trial=0, solved=True, sequences=5_000, eval_wrong=0, eval_size=1,
@@ -733,14 +734,20 @@ def sequences_evidence(
     if not results:
         raise RnnaiError("sequences_evidence needs at least one trial, got none")
     solved = sum(r.solved for r in results)
+    where = f"{setting}: " if setting else ""
     return [
-        success_rate(successes=solved, n=len(results), paper_rate=paper_rate),
+        success_rate(
+            successes=solved,
+            n=len(results),
+            paper_rate=paper_rate,
+            claim=f"{where}success rate not below the paper's {100 * paper_rate:g}%",
+        ),
         location(
             sequences_to_solve(results),
             paper_value=paper_sequences,
             lower_is_better=True,
             statistic=statistic,
-            claim=f"{statistic} training sequences until solved at or below the paper's "
+            claim=f"{where}{statistic} training sequences until solved at or below the paper's "
             f"{paper_sequences:,.0f} (or the paper's value inside our interval)",
         ),
     ]
