@@ -59,7 +59,7 @@ from rnnai.runtime.seeding import (
     set_numpy_rng_state,
     torch_generator,
 )
-from rnnai.runtime.verdict import Evidence, location, success_rate
+from rnnai.runtime.verdict import Evidence, Judgement, check, judge, location, success_rate
 from rnnai.tasks.base import SequenceBatch, SequenceTask
 from rnnai.train.hooks import Hooks, SilentHooks
 from rnnai.train.sequence import (
@@ -93,6 +93,7 @@ __all__ = [
     "make_optimizer",
     "run_trials",
     "sequences_evidence",
+    "sequences_judgement",
     "sequences_to_solve",
     "summarize",
     "train_trials",
@@ -751,6 +752,65 @@ def sequences_evidence(
             f"{paper_sequences:,.0f} (or the paper's value inside our interval)",
         ),
     ]
+
+
+def sequences_judgement(
+    settings: list[tuple[str, list[TrialResult], float | None]],
+    *,
+    paper_setup: bool,
+    setup: str,
+    required: int,
+    paper_rate: float = 1.0,
+    statistic: Literal["mean", "median"] = "mean",
+    extra: list[Evidence] | None = None,
+) -> Judgement:
+    """The shared verdict (`rnnai.runtime.verdict.judge`) of sequences-to-solve claims.
+
+    Each setting is (name, results, the paper's sequences or None). A setting with a paper number
+    contributes `sequences_evidence`; one without (a reduced task) contributes a check that some
+    trial solved it and makes the run not the paper's setup. ``extra`` evidence (e.g. a
+    confirmation on fresh sequences) is appended. The trials counted are the fewest of any
+    setting.
+
+    Examples:
+        >>> rs = [TrialResult(trial=i, solved=True, sequences=5_000, eval_wrong=0, eval_size=1,
+        ...                   eval_error=0.0) for i in range(10)]
+        >>> sequences_judgement([("p=100", rs, 5_040)], paper_setup=True, setup="SGD",
+        ...                     required=10).verdict
+        'reproduced'
+        >>> sequences_judgement([("p=10", rs, None)], paper_setup=True, setup="SGD",
+        ...                     required=10).verdict
+        'partial'
+    """
+    if not settings:
+        raise RnnaiError("sequences_judgement needs at least one setting, got none")
+    evidence: list[Evidence] = []
+    reduced = False
+    for name, results, paper in settings:
+        if paper is None:
+            reduced = True
+            solved = sum(r.solved for r in results)
+            evidence.append(
+                check(
+                    f"{name}: a trial solves it (the paper gives no number for this setting)",
+                    solved > 0,
+                    n=len(results),
+                    ours=solved,
+                )
+            )
+        else:
+            evidence += sequences_evidence(
+                results, paper_sequences=paper, paper_rate=paper_rate, statistic=statistic,
+                setting=name,
+            )  # fmt: skip
+    evidence += extra or []
+    return judge(
+        evidence,
+        paper_setup=paper_setup and not reduced,
+        setup=setup + (" (includes settings the paper gives no number for)" if reduced else ""),
+        trials=min(len(results) for _, results, _ in settings),
+        required=required,
+    )
 
 
 # ----------------------------------------------------------------------------- the loop
