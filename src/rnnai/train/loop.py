@@ -180,7 +180,8 @@ class TrainConfig:
     eval_size: int = 512
     """Fresh sequences in the evaluation set (drawn once per trial)."""
     max_wrong: int = 0
-    """Solved when at most this many evaluation sequences are wrong ..."""
+    """Solved when at most this many evaluation sequences are wrong (negative: never solved, the
+    trial trains for the whole budget) ..."""
     max_mean_error: float | None = None
     """... and (if set) the mean absolute error at the judged steps is at most this."""
     grad_clip: float | None = None
@@ -192,8 +193,6 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise RnnaiError(f"{name} must be an int >= 1, got {value!r}")
-        if self.max_wrong < 0:
-            raise RnnaiError(f"max_wrong must be >= 0, got {self.max_wrong}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise RnnaiError(f"grad_clip must be > 0 or None, got {self.grad_clip}")
 
