@@ -22,8 +22,8 @@ our test MSE, mean absolute error and training MSE beside it so either reading c
 Network (1997, "as in Exp. 4"): 2 memory blocks of 2 cells, sigmoid output fed by the cells only;
 here 4 cells (one per block, see `rnnai.train.sequence`), 1997 LSTM (no forget gate, truncated
 gradient), weights in [-0.1, 0.1], output-gate biases -1, -2 and input-gate biases -3, -6 cycled
-over the cells, as in `lstm.adding` (the paper's remedies against abuse and internal state drift; the
-values are our recollection of the 1997 paper, not verified). The quick scale's 8 cells use
+over the cells, as in `lstm.adding` (the paper's remedies against abuse and internal state drift;
+the values are our recollection of the 1997 paper, not verified). The quick scale's 8 cells use
 output-gate biases -1, -2, -3 and input-gate biases -2, -4, -6. Learning rate: online SGD with
 0.5, our reading of Exp. 4's setup, not verified for Exp. 5.
 
