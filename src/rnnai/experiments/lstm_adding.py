@@ -36,6 +36,11 @@ least 10 trials (the paper's 10), so only the paper scale can reproduce; quick (
 is at most partial; an unsolved T = 100 is not reproduced whatever the other lengths did. Smoke
 runs only T = 20, where the paper gives no number: partial if a trial solved it, else not
 reproduced. The headline is T = 100's median sequences-to-solve (None when no trial solved it).
+
+Examples:
+    >>> cfg = AddingExperiment().config("paper")
+    >>> [run["T"] for run in cfg["runs"]], cfg["runs"][0]["train"]["optimizer"]
+    ([100, 500, 1000], 'sgd')
 """
 
 from __future__ import annotations

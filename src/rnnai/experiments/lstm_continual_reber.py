@@ -64,6 +64,10 @@ Internal view: the cell states of each variant's best net (longest test run) ove
 stream (without forget gates they drift without bound; with them they can reset at string
 boundaries: the paper's key figure), and a close-up of the forget-gate net's cells and forget
 gates at string boundaries.
+
+Examples:
+    >>> net_config("forget").variant.forget_gate, net_config("no_forget").variant.forget_gate
+    (True, False)
 """
 
 from __future__ import annotations

@@ -74,6 +74,10 @@ needs every test, the 1997 setup (online SGD) on the paper's tasks and at least 
 every setting (the paper's trial counts are not in our sources): only the paper scale can
 reproduce. The same rule per setting gives the ``verdict`` in each setting's metrics.
 Headline: the median sequences-to-solve of 2a (claim 5,040).
+
+Examples:
+    >>> paper_sequences("2a", 100), paper_sequences("2c", 1000), paper_sequences("2a", 10)
+    (5040, 49000, None)
 """
 
 from __future__ import annotations

@@ -63,6 +63,10 @@ Internal view: one sequence's inputs, cell states and gates (`plot_internals`: c
 two marks and hold their values to the end), and for many test sequences the correlation of each
 cell's final state with X1 and with X2 (which cell stores which marked value) beside predicted
 against true products.
+
+Examples:
+    >>> MultiplicationExperiment().config("paper")["stages"]
+    [482000, 1273000]
 """
 
 from __future__ import annotations

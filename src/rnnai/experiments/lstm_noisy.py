@@ -54,6 +54,10 @@ setup in every setting and at least the paper's 10 trials per setting: only the 
 reproduce. The same rule per setting gives the ``verdict`` in each setting's metrics. The
 guessing baseline is reported beside it and does not enter the verdict. Headline: median
 sequences of 3a (T = 100, N = 3), claim 27,380.
+
+Examples:
+    >>> type(make_task("3c", 100, 3)).__name__, make_task("3a", 100, 3).config.N
+    ('Noisy3cStop', 3)
 """
 
 from __future__ import annotations

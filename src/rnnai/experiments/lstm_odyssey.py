@@ -51,6 +51,11 @@ and (3) with (4) together (the paper's "no variant helps, CIFG and NP do no harm
 variant run). This run is never the paper's setup (another task, Adam, a grid instead of Greff's
 random search), so the verdict is at most partial: partial when some evidence holds, not
 reproduced when none does.
+
+Examples:
+    >>> stats = compare_to_vanilla({"vanilla": [0.1, 0.2, 0.3], "nfg": [0.5, 0.6, 0.7]})
+    >>> stats["nfg"]["worse"]  # 3 seeds: p >= 0.1, never significant
+    False
 """
 
 from __future__ import annotations

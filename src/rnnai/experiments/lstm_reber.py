@@ -45,6 +45,11 @@ reproduce; the quick scale (3 trials) is at most partial.
 Internal views: the learning curves (test strings wrong against training sequences), one test
 string through the trained net (`plot_internals`), and the cell that carries c: its state over a
 T-string and a P-string, which stay apart across the inner string until c must be predicted.
+
+Examples:
+    >>> cfg = ReberExperiment().config("quick")
+    >>> cfg["trials"], cfg["train"]["lr"], cfg["train"]["batch"]
+    (3, 0.5, 1)
 """
 
 from __future__ import annotations

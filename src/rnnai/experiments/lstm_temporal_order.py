@@ -12,7 +12,7 @@ elsewhere, except for the relevant positions, which hold X or Y:
 One output unit per class, target at the last step only; a sequence is right if every output's
 absolute error at the end is below 0.3. The paper stops when the average training error is below
 0.1 and the 2,000 most recent sequences were right, then tests on 2,560 fresh sequences (at most 3
-wrong, PAPERS.md).
+wrong, `docs/PAPERS.md`).
 
 Network (1997): 2 (6a) or 3 (6b) memory blocks of 2 cells, 8 inputs, 4 (8) sigmoid outputs fed by
 the cells only, online gradient descent with learning rate 0.5 (6a) or 0.1 (6b). The learning
@@ -62,6 +62,10 @@ Internal view: the cell states of the trained net over one sequence of each clas
 relevant positions marked. In the quick-scale net the cells do not hold flat between the relevant
 symbols: they ramp steadily, and each X or Y changes the slope, so the class is read from the
 drift at the end (not the clean latching of the 1997 paper's figures).
+
+Examples:
+    >>> PAPER_SEQUENCES["6a"], make_task("6b").output_size
+    (31390, 8)
 """
 
 from __future__ import annotations

@@ -59,6 +59,11 @@ passes. MSD is reported, not judged.
 Each GTS net's long free-running test runs right after its training (``on_trial_end`` of
 `rnnai.train.loop.run_trials`) and is stored with its result in the checkpoint, so a resumed run
 never tests a net twice or loses a test.
+
+Examples:
+    >>> v = paper_variant("gers2002")
+    >>> v.peepholes, v.input_activation, v.output_activation
+    (True, 'identity', 'identity')
 """
 
 from __future__ import annotations
