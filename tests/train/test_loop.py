@@ -252,3 +252,32 @@ def test_sequences_evidence() -> None:
     assert not any(e.passed for e in sequences_evidence(unsolved, paper_sequences=1000))
     with pytest.raises(RnnaiError):
         sequences_evidence([], paper_sequences=1000)
+
+
+def test_sequences_judgement_combines_settings() -> None:
+    from rnnai.train.loop import sequences_judgement
+
+    ten = [_r(True, 900) for _ in range(10)]
+    three = [_r(True, 900) for _ in range(3)]
+    j = sequences_judgement([("a", ten, 1000), ("b", ten, 1000)], paper_setup=True, setup="s",
+                            required=10)  # fmt: skip
+    assert j.verdict == "reproduced" and len(j.evidence) == 4
+    j = sequences_judgement([("a", ten, 1000), ("b", three, 1000)], paper_setup=True, setup="s",
+                            required=10)  # fmt: skip
+    assert j.verdict == "partial" and j.trials == 3
+    j = sequences_judgement([("a", ten, None)], paper_setup=True, setup="s", required=10)
+    assert j.verdict == "partial" and "not the paper's setup" in j.reasons[0]
+    unsolved = [_r(False, 5) for _ in range(10)]
+    assert sequences_judgement([("a", unsolved, None)], paper_setup=True, setup="s",
+                               required=10).verdict == "not_reproduced"  # fmt: skip
+    with pytest.raises(RnnaiError):
+        sequences_judgement([], paper_setup=True, setup="s", required=10)
+
+
+def test_check_and_trial_streams_round_trip() -> None:
+    from rnnai.train.loop import Check, TrialStreams
+
+    c = Check(solved=False, row=(0.5, 0.25), wrong=2, size=8, error=0.1)
+    assert Check.from_dict(c.to_dict()) == c
+    streams = TrialStreams(Seeds(1), 2, lambda purpose, t: ("x", purpose, t))
+    assert streams.rng("data").integers(1 << 30) == Seeds(1).rng("x", "data", 2).integers(1 << 30)
