@@ -11,13 +11,15 @@ from click.testing import CliRunner
 
 from rnnai.cli import main
 from rnnai.experiments import get_experiment
-from rnnai.experiments._lstm_common import NetConfig, SequenceNet
 from rnnai.experiments.lstm_long_lag import (
-    combine_verdicts,
     confirm,
     make_task,
     paper_sequences,
+    setting_judgement,
 )
+from rnnai.runtime.verdict import check
+from rnnai.train.loop import TrialResult
+from rnnai.train.sequence import NetConfig, SequenceNet
 
 NAME = "lstm.long_lag"
 
@@ -35,18 +37,38 @@ def test_long_lag_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     for m in per:
         assert m["verdict"] == ("partial" if m["solved"] else "not_reproduced")
         assert "modern setup" in m["setup"]
-    assert res["verdict"] == combine_verdicts([m["verdict"] for m in per])
+    solved_any = any(m["solved"] for m in per)
+    assert res["verdict"] == ("partial" if solved_any else "not_reproduced")
+    assert res["judgement"]["trials"] == 1 and res["judgement"]["required_trials"] == 10
     assert res["headline"]["value"] == per[0]["median_sequences"]
     assert "learning_curve.png" in res["plots"]
     for plot in res["plots"]:
         assert (tmp_path / NAME / plot).stat().st_size > 1000
 
 
-def test_combine_verdicts_rule() -> None:
-    assert combine_verdicts(["reproduced", "reproduced"]) == "reproduced"
-    assert combine_verdicts(["reproduced", "not_reproduced"]) == "partial"
-    assert combine_verdicts(["partial", "partial"]) == "partial"
-    assert combine_verdicts(["not_reproduced", "not_reproduced"]) == "not_reproduced"
+def _results(n: int, solved: int, seqs: int) -> list[TrialResult]:
+    return [
+        TrialResult(trial=i, solved=i < solved, sequences=seqs, eval_wrong=0, eval_size=1,
+                    eval_error=0.0)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_setting_verdict_rule() -> None:
+    def v(n: int, solved: int, seqs: int, paper: float | None, sgd: bool = True, ok: bool = True):  # type: ignore[no-untyped-def]
+        conf = [check("confirmation", ok, n=10_000)]
+        return setting_judgement(
+            ("2a_100", _results(n, solved, seqs), paper), sgd, "x", conf
+        ).verdict
+
+    assert v(18, 18, 4_000, 5_040) == "reproduced"
+    assert v(18, 18, 4_000, 5_040, sgd=False) == "partial"  # Adam is not the paper's setup
+    assert v(3, 3, 4_000, 5_040) == "partial"  # fewer than 10 trials
+    assert v(18, 18, 4_000, 5_040, ok=False) == "partial"  # confirmation found wrong sequences
+    assert v(18, 18, 50_000, 5_040) == "partial"  # far slower than the paper
+    assert v(18, 12, 4_000, 5_040) == "partial"  # not every trial solved it
+    assert v(18, 18, 4_000, None) == "partial"  # a reduced task has no paper number
+    assert v(18, 0, 100_000, 5_040, ok=False) == "not_reproduced"
 
 
 def test_paper_numbers_per_setting() -> None:

@@ -11,7 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from rnnai.cli import main
-from rnnai.experiments._lstm_common import SequenceNet, TrainConfig, sequences_verdict
+from rnnai.experiments import get_experiment
 from rnnai.experiments.base import RunContext
 from rnnai.experiments.lstm_reber import (
     NET,
@@ -22,6 +22,8 @@ from rnnai.experiments.lstm_reber import (
 )
 from rnnai.runtime.testing import Killed, KillingCheckpointer
 from rnnai.tasks.reber import reber_datasets, strings_to_batch
+from rnnai.train.loop import TrainConfig
+from rnnai.train.sequence import SequenceNet
 
 NAME = "lstm.reber"
 
@@ -35,7 +37,9 @@ def test_smoke_run_writes_consistent_result(tmp_path: Path) -> None:
     assert result["paper"]["value"] == PAPER_SEQUENCES == 8_440
     assert result["verdict"] in ("reproduced", "partial", "not_reproduced")
     m = result["metrics"]
-    # The verdict follows from the measured numbers by sequences_verdict.
+    # The verdict follows from the measured numbers by the shared rule; smoke has 1 trial.
+    assert result["verdict"] != "reproduced"
+    assert result["judgement"]["trials"] == 1 and result["judgement"]["required_trials"] == 10
     if m["solved"] == 0:
         assert result["verdict"] == "not_reproduced"
         assert result["headline"]["value"] is None
@@ -54,31 +58,48 @@ def _ctx(tmp_path: Path, resume: bool = False) -> RunContext:
 
 
 def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:
-    cfg = TrainConfig("sgd", 0.5, 1, 60, 20, 256, 0)
-    full, _ = train_on_fixed_sets(_ctx(tmp_path / "a"), NET, cfg, 2, 32, 32, 20)
+    cfg = TrainConfig(optimizer="sgd", lr=0.5, max_sequences=60, eval_every=20, eval_size=256)
 
+    def train(ctx: RunContext):  # type: ignore[no-untyped-def]
+        return train_on_fixed_sets(NET, cfg, 2, seeds=ctx, hooks=ctx, n_train=32, n_test=32)
+
+    full = train(_ctx(tmp_path / "a"))
     ctx = _ctx(tmp_path / "b")
     cp = ctx.checkpointer  # dies after the 5th checkpoint (mid trial 1)
     ctx.checkpointer = KillingCheckpointer(cp.path, cp.fingerprint, kill_after=5)
     with pytest.raises(Killed):
-        train_on_fixed_sets(ctx, NET, cfg, 2, 32, 32, 20)
-    resumed, net = train_on_fixed_sets(_ctx(tmp_path / "b", True), NET, cfg, 2, 32, 32, 20)
-    assert [r.to_dict() for r in resumed] == [r.to_dict() for r in full]
-    assert net is not None
+        train(ctx)
+    resumed = train(_ctx(tmp_path / "b", True))
+    assert [r.to_dict() for r in resumed.results] == [r.to_dict() for r in full.results]
+    assert resumed.net is not None and full.net is not None
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(
+            resumed.net.state_dict().values(), full.net.state_dict().values(), strict=True
+        )
+    )
 
 
-def test_verdict_rule_needs_every_trial_and_the_paper_setup() -> None:
-    from rnnai.experiments._lstm_common import TrialResult
+def _judgement(scale: str, solved: list[bool], n: int):  # type: ignore[no-untyped-def]
+    from rnnai.experiments.lstm_reber import reber_judgement
+    from rnnai.train.loop import TrialResult
 
-    def trial(solved: bool, n: int) -> TrialResult:
-        return TrialResult(0, solved, n, 0 if solved else 5, 256, 0.01)
+    results = [
+        TrialResult(
+            trial=i, solved=s, sequences=n, eval_wrong=0 if s else 5, eval_size=256, eval_error=0.01
+        )
+        for i, s in enumerate(solved)
+    ]
+    return reber_judgement(results, TrainConfig(**get_experiment(NAME).config(scale)["train"]))
 
-    fast = [trial(True, 6_000), trial(True, 9_000)]
-    assert sequences_verdict(fast, PAPER_SEQUENCES, 1.0, True)[0] == "reproduced"
-    assert sequences_verdict(fast, PAPER_SEQUENCES, 1.0, False)[0] == "partial"
-    assert sequences_verdict([*fast, trial(False, 40_000)], PAPER_SEQUENCES)[0] == "partial"
-    assert sequences_verdict([trial(True, 90_000)], PAPER_SEQUENCES)[0] == "partial"
-    assert sequences_verdict([trial(False, 40_000)], PAPER_SEQUENCES)[0] == "not_reproduced"
+
+def test_verdict_needs_ten_trials_every_one_solved_and_the_paper_speed() -> None:
+    assert _judgement("paper", [True] * 10, 8_000).verdict == "reproduced"
+    quick = _judgement("quick", [True] * 3, 8_000)  # 3 trials: never reproduced
+    assert quick.verdict == "partial" and "fewer than the 10 required" in quick.reasons[0]
+    assert _judgement("paper", [True] * 9 + [False], 8_000).verdict == "partial"
+    assert _judgement("paper", [True] * 10, 90_000).verdict == "partial"  # too slow
+    assert _judgement("paper", [False] * 10, 100_000).verdict == "not_reproduced"
 
 
 def test_carrier_cell_is_the_one_that_separates_t_from_p() -> None:

@@ -9,7 +9,7 @@ marks where the net could reset its state, so a 1997 LSTM's cell states (constan
 carousel with weight 1) keep growing; the forget gate lets a cell learn to reset itself. The
 paper's success criterion is 10^6 symbols in a row predicted right; over 100 networks, LSTM with
 forget gates was perfect in 18% (62% with learning-rate decay), LSTM without forget gates in 0%
-(PAPERS.md: these numbers are unverified).
+(unverified, see `docs/PAPERS.md`).
 
 What runs here: two nets trained on the same kind of stream, identical except for the forget gate:
 
@@ -22,7 +22,8 @@ Both have 8 memory cells (the paper: 4 blocks of 2 cells), weights uniform in [-
 output-gate biases -0.5, -0.5, -1, -1, -1.5, -1.5, -2, -2 (negative per block, as in the
 papers; exact values unverified).
 
-Training (`train_on_stream`): `streams` independent never-reset streams are read in chunks of
+Training (`train_net`: `rnnai.train.loop.run_trials` with the `StreamChunks` data source and
+the `StreamRuns` stop rule): `streams` independent never-reset streams are read in chunks of
 `chunk` symbols; the LSTM state is carried from chunk to chunk (detached), the squared error of
 every symbol of the chunk is summed and the weights are updated after each chunk (truncated BPTT
 over the chunk). Training stops when every stream's last `stop_run` symbols were all predicted
@@ -51,16 +52,22 @@ Scales:
 * paper: 100 nets per variant, SGD lr 0.5 on one stream, chunks of 10, at most 3 x 10^6
   symbols, target run 10^6.
 
-Verdict: reproduced when the target is the paper's 10^6, the fraction of forget-gate nets that
-reach it is at least the paper's 18% and no net without forget gates reaches it (paper: 0%);
-partial when the forget-gate fraction is above the no-forget fraction but the target is shorter
-than 10^6 or one of the two numbers misses the paper's; not_reproduced otherwise (no gap, or no
-forget-gate net reaches the target).
+Verdict (`rnnai.runtime.verdict`), three tests: the forget-gate nets' rate of perfect nets is
+not significantly below the paper's 18% (one-sided exact binomial at 5%); no net without forget
+gates is perfect (paper: 0%; a count); forget-gate nets are perfect more often than nets without
+(95% bootstrap interval of the difference of the perfect fractions above 0). Reproduced needs all
+three, the paper's test length 10^6 with the paper-like learning (SGD on one stream) and the
+paper's 100 nets per variant; fewer nets, a shorter test or Adam give at most partial; no test
+passing gives not reproduced.
 
 Internal view: the cell states of each variant's best net (longest test run) over a fresh
 stream (without forget gates they drift without bound; with them they can reset at string
 boundaries: the paper's key figure), and a close-up of the forget-gate net's cells and forget
 gates at string boundaries.
+
+Examples:
+    >>> net_config("forget").variant.forget_gate, net_config("no_forget").variant.forget_gate
+    (True, False)
 """
 
 from __future__ import annotations
@@ -73,16 +80,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnai.experiments._lstm_common import NetConfig, SequenceNet
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
 from rnnai.nn.lstm import VARIANTS, LSTMVariant
-from rnnai.runtime.checkpoint import pack_state, unpack_state
+from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.verdict import Judgement, check, comparison, judge, required_trials, success_rate
 from rnnai.tasks.reber import SYMBOLS, ContinualEmbeddedReber, reber_step_correct
+from rnnai.train.hooks import Hooks
+from rnnai.train.loop import (
+    SeedStreams,
+    StreamChunks,
+    StreamRuns,
+    TrainConfig,
+    TrainingRun,
+    run_trials,
+)
+from rnnai.train.sequence import NetConfig, SequenceNet
 
 PAPER_TARGET = 1_000_000
 """The paper's success criterion: symbols in a row predicted right."""
 PAPER_FRACTION = 0.18
 """Forget-gate LSTM, fraction of 100 networks perfect (62% with learning-rate decay)."""
+PAPER_NETS = 100
+"""Networks per variant in the paper."""
 
 VARIANT_OF: dict[str, LSTMVariant] = {
     "forget": VARIANTS["gers2000"],
@@ -105,7 +124,7 @@ def net_config(kind: str) -> NetConfig:
 
 
 # ----------------------------------------------------------------------------- configuration
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StreamTrainConfig:
     """How the nets learn on the never-reset stream and how they are tested."""
 
@@ -129,10 +148,21 @@ class StreamTrainConfig:
     """Test stream symbols per forward pass."""
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        self.loop_config()  # checks the optimizer, lr and counts
         if self.check_every % self.chunk:
-            raise ValueError("check_every must be a multiple of chunk")
+            raise RnnaiError(
+                f"check_every must be a multiple of chunk ({self.chunk}), got {self.check_every}"
+            )
+
+    def loop_config(self) -> TrainConfig:
+        """The training loop's view: optimizer, budget (symbols per stream), check interval."""
+        return TrainConfig(
+            optimizer=self.optimizer,  # type: ignore[arg-type]
+            lr=self.lr,
+            batch=self.streams,
+            max_sequences=self.max_symbols,
+            eval_every=self.check_every,
+        )
 
     @property
     def setup(self) -> str:
@@ -144,7 +174,7 @@ class StreamTrainConfig:
         )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StreamTrial:
     """One trained and tested network."""
 
@@ -163,14 +193,6 @@ class StreamTrial:
 
 
 # ----------------------------------------------------------------------------- core
-def run_chunk(
-    net: SequenceNet, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
-) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """One chunk (B, K, 7) from the carried state: sigmoid outputs (B, K, 7) and the new state."""
-    y, state = net.lstm(x, state)
-    return torch.sigmoid(net.head(y)), state
-
-
 def run_length_from_start(ok: np.ndarray) -> int:
     """Symbols right from the start before the first wrong one ((n,) bool per-step verdicts)."""
     wrong = np.flatnonzero(~ok)
@@ -189,10 +211,11 @@ def measure_run_length(
     the state carried, and the test stops at the first error.
     """
     stream = ContinualEmbeddedReber().stream(rng, 1)
-    state, run, first = None, 0, True
+    state: tuple[torch.Tensor, torch.Tensor] | None = None
+    run, first = 0, True
     while run < target:
         batch = stream.next(max(chunk, warmup + 1_000) if first else min(chunk, target - run))
-        out, state = run_chunk(net, torch.from_numpy(batch.x), state)
+        out, state = net.step(torch.from_numpy(batch.x), state)
         ok = reber_step_correct(out.numpy(), batch.y)[0]  # (n,)
         if first:  # drop the warm-up: up to the first B at or after `warmup`
             b_at = np.flatnonzero(batch.info["symbols"][0][warmup:] == SYMBOLS.index("B"))
@@ -205,104 +228,85 @@ def measure_run_length(
     return run
 
 
-def _make_optimizer(net: torch.nn.Module, cfg: StreamTrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(net.parameters(), lr=cfg.lr)
-    return torch.optim.Adam(net.parameters(), lr=cfg.lr)
-
-
-def _skip(stream: Any, n: int, piece: int = 100_000) -> None:
-    """Advance a stream by n symbols per row (the stream does not depend on the chunking)."""
-    while n > 0:
-        stream.next(min(piece, n))
-        n -= min(piece, n)
-
-
-def train_on_stream(
-    ctx: RunContext,
+def train_net(
     kind: str,
     trial: int,
     cfg: StreamTrainConfig,
-    state: dict | None = None,
-    carry: tuple[dict[str, torch.Tensor], dict[str, Any]] = ({}, {}),
-) -> tuple[SequenceNet, int, bool, list[list[float]]]:
-    """Train one net of `kind` on never-reset streams (see the module docstring).
+    *,
+    seeds: SeedStreams,
+    hooks: Hooks | None = None,
+) -> TrainingRun[SequenceNet]:
+    """Train and test one net of `kind` on never-reset streams (see the module docstring).
 
-    Checkpoints at every `check_every` symbols (net, optimizer, carried LSTM state, counters;
-    the stream is replayed from its seed on resume), so a resumed run is identical.
-
-    Args:
-        state: the checkpoint state of this very net if resuming it, else None.
-        carry: tensors and state of the whole run (finished nets) saved along in every checkpoint.
-
-    Returns:
-        (trained net, symbols per stream used, whether the stop rule fired, learning curve).
+    The weights and the streams come from the keys ``("train", kind, trial)`` of ``seeds``, the
+    test stream from ``seeds.rng("test", kind, trial)``; the test's run length is in the result's
+    ``extra["run_length"]``. The loop checkpoints every `check_every` symbols (net, optimizer,
+    carried LSTM state, counters; the stream is replayed from its seed on resume), so a resumed
+    run is identical.
     """
-    key = ("train", kind, trial)
-    net = SequenceNet(7, 7, net_config(kind), ctx.torch_generator(*key))
-    opt = _make_optimizer(net, cfg)
-    stream = ContinualEmbeddedReber().stream(ctx.rng(*key), cfg.streams)
-    seen, curve = 0, []
-    run = np.zeros(cfg.streams, dtype=np.int64)  # current run of right predictions per stream
-    hc: tuple[torch.Tensor, torch.Tensor] | None = None
-    if state is not None:
-        tensors, saved = state["tensors"], state["state"]
-        nets = unpack_state(saved["nets"], tensors)
-        net.load_state_dict(nets["net"])
-        opt.load_state_dict(nets["opt"])
-        hc = (nets["h"], nets["c"])
-        seen, curve, run = saved["seen"], saved["curve"], np.asarray(saved["run"], dtype=np.int64)
-        _skip(stream, seen)
-    loss_acc, wrong_acc, n_acc = 0.0, 0, 0
-    stopped = False
-    while seen < cfg.max_symbols and not stopped:
-        batch = stream.next(cfg.chunk)
-        out, hc = run_chunk(net, torch.from_numpy(batch.x), hc)
-        y = torch.from_numpy(batch.y)
-        loss = 0.5 * ((out - y) ** 2).sum() / cfg.streams  # squared error, summed over the chunk
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        hc = (hc[0].detach(), hc[1].detach())  # truncate BPTT at the chunk boundary
-        seen += cfg.chunk
-        ok = reber_step_correct(out.detach().numpy(), batch.y)  # (B, K)
-        for b in range(cfg.streams):  # the run of right predictions continues across chunks
-            wrong = np.flatnonzero(~ok[b])
-            run[b] = run[b] + cfg.chunk if wrong.size == 0 else cfg.chunk - 1 - wrong[-1]
-        loss_acc += float(loss.detach()) * cfg.streams
-        wrong_acc += int((~ok).sum())
-        n_acc += ok.size
-        stopped = bool(run.min() >= cfg.stop_run)
-        if seen % cfg.check_every == 0 or stopped or seen >= cfg.max_symbols:
-            curve.append([seen, loss_acc / n_acc, wrong_acc / n_acc])
-            loss_acc, wrong_acc, n_acc = 0.0, 0, 0
-            if not stopped and seen < cfg.max_symbols:
-                packed, skel = pack_state(
-                    {"net": net.state_dict(), "opt": opt.state_dict(), "h": hc[0], "c": hc[1]}
-                )
-                ctx.checkpointer.save(
-                    packed | carry[0],
-                    carry[1]
-                    | {
-                        "current": [kind, trial],
-                        "seen": seen,
-                        "curve": curve,
-                        "run": run.tolist(),
-                        "nets": skel,
-                    },
-                )
-    return net, seen, stopped, curve
+    source = StreamChunks(
+        lambda rng, rows: ContinualEmbeddedReber().stream(rng, rows),
+        streams=cfg.streams,
+        chunk=cfg.chunk,
+        step_correct=reber_step_correct,
+        stop_run=cfg.stop_run,
+    )
+
+    def test(net: SequenceNet, _: Any) -> dict[str, Any]:
+        rng = seeds.rng("test", kind, trial)
+        return {"run_length": measure_run_length(net, rng, cfg.target_run, cfg.test_chunk)}
+
+    return run_trials(
+        make_net=lambda gen: SequenceNet(7, 7, net_config(kind), gen),
+        data=source,
+        evaluation=StreamRuns(),
+        config=cfg.loop_config(),
+        trials=1,
+        seeds=seeds,
+        hooks=hooks,
+        label=f"{kind}_{trial}",
+        keys=lambda purpose, _: ("train", kind, trial),
+        on_trial_end=test,
+    )
 
 
 # ----------------------------------------------------------------------------- verdict
-def continual_verdict(
-    frac_forget: float, frac_no_forget: float, target: int
-) -> tuple[str, dict[str, Any]]:
-    """The verdict rule of the module docstring, from the two fractions of perfect nets."""
-    gap = frac_forget > frac_no_forget
-    full = target >= PAPER_TARGET and frac_forget + 1e-9 >= PAPER_FRACTION and frac_no_forget == 0.0
-    verdict = "reproduced" if gap and full else "partial" if gap else "not_reproduced"
-    return verdict, {"gap": gap, "paper_target": target >= PAPER_TARGET}
+def continual_judgement(trials: list[StreamTrial], cfg: StreamTrainConfig) -> Judgement:
+    """The verdict rule of the module docstring, from every tested net."""
+    forget = [t.perfect for t in trials if t.kind == "forget"]
+    none = [t.perfect for t in trials if t.kind == "no_forget"]
+    evidence = [
+        success_rate(
+            successes=sum(forget),
+            n=len(forget),
+            paper_rate=PAPER_FRACTION,
+            claim=f"forget-gate nets perfect ({cfg.target_run:,} symbols in a row) not less "
+            f"often than the paper's {PAPER_FRACTION:.0%}",
+        ),
+        check(
+            "no net without forget gates is perfect (paper: 0%)",
+            sum(none) == 0,
+            n=len(none),
+            test="count of perfect nets",
+            ours=sum(none) / len(none),
+            paper=0.0,
+        ),
+        comparison(
+            [float(p) for p in forget],
+            [float(p) for p in none],
+            lower_is_better=False,
+            paired=False,
+            claim="forget-gate nets are perfect more often than nets without forget gates",
+        ),
+    ]
+    paper_setup = cfg.target_run >= PAPER_TARGET and cfg.optimizer == "sgd" and cfg.streams == 1
+    return judge(
+        evidence,
+        paper_setup=paper_setup,
+        setup=f"{cfg.setup}; test run target {cfg.target_run:,} symbols",
+        trials=min(len(forget), len(none)),
+        required=required_trials(PAPER_NETS, statistical=True),
+    )
 
 
 # ----------------------------------------------------------------------------- plots
@@ -406,64 +410,49 @@ class ContinualReberExperiment(Experiment):
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: nets per variant and the stream learning setup."""
         if scale == "smoke":
-            trials, train = 1, StreamTrainConfig("adam", 0.01, 8, 25, 1_500, 500, 500, 1_000)
+            trials = 1
+            train = StreamTrainConfig(
+                optimizer="adam", lr=0.01, streams=8, chunk=25, max_symbols=1_500,
+                stop_run=500, check_every=500, target_run=1_000,
+            )  # fmt: skip
         elif scale == "quick":
-            trials, train = 2, StreamTrainConfig("adam", 0.01, 16, 50, 100_000, 5_000, 1_000)
+            trials = 2
+            train = StreamTrainConfig(
+                optimizer="adam", lr=0.01, streams=16, chunk=50, max_symbols=100_000,
+                stop_run=5_000, check_every=1_000,
+            )  # fmt: skip
         else:
             trials = 100
             train = StreamTrainConfig(
-                "sgd", 0.5, 1, 10, 3_000_000, 100_000, 10_000, PAPER_TARGET, 10_000
-            )
+                optimizer="sgd", lr=0.5, streams=1, chunk=10, max_symbols=3_000_000,
+                stop_run=100_000, check_every=10_000, target_run=PAPER_TARGET, test_chunk=10_000,
+            )  # fmt: skip
         return {"trials": trials, "train": asdict(train), "kinds": ["forget", "no_forget"]}
 
     def run(self, ctx: RunContext) -> Outcome:
         """Train and test `trials` nets per variant, judge the fractions, plot cell states."""
         cfg = StreamTrainConfig(**ctx.config["train"])
         kinds, n = ctx.config["kinds"], ctx.config["trials"]
-        done: list[dict[str, Any]] = []
-        loaded = ctx.checkpointer.load()
-        resume_state = None
-        if loaded is not None:
-            tensors, saved = loaded
-            done = saved["done"]
-            if saved.get("current") is not None:
-                resume_state = {"tensors": tensors, "state": saved, "current": saved["current"]}
-        last_nets: dict[str, SequenceNet] = {}  # each variant's best net so far, for the view
-        if loaded is not None and "last" in loaded[1]:  # nets trained before a resume
-            for k, sd in unpack_state(loaded[1]["last"], loaded[0])["last"].items():
-                last_nets[k] = SequenceNet(7, 7, net_config(k), torch.Generator())
-                last_nets[k].load_state_dict(sd)
-        jobs = [(kind, trial) for trial in range(n) for kind in kinds]
-        with ctx.progress(len(jobs), f"{n} nets per variant ({cfg.setup})") as bar:
-            bar.advance(len(done))
-            for kind, trial in jobs[len(done) :]:
-                st = None
-                if resume_state is not None and resume_state["current"] == [kind, trial]:
-                    st = resume_state
-                packed, skel = pack_state(
-                    {"last": {k: v.state_dict() for k, v in last_nets.items()}}
-                )
-                carry = (packed, {"done": done, "last": skel})
-                net, seen, stopped, curve = train_on_stream(ctx, kind, trial, cfg, st, carry)
-                run = measure_run_length(
-                    net, ctx.rng("test", kind, trial), cfg.target_run, cfg.test_chunk
-                )
-                r = StreamTrial(kind, trial, seen, stopped, run, run >= cfg.target_run, curve)
-                best = max((d["run_length"] for d in done if d["kind"] == kind), default=-1)
-                done.append(asdict(r))
-                if run > best or kind not in last_nets:  # keep the longest-running net
-                    last_nets[kind] = net
-                packed, skel = pack_state(
-                    {"last": {k: v.state_dict() for k, v in last_nets.items()}}
-                )
-                ctx.checkpointer.save(packed, {"done": done, "current": None, "last": skel})
+        trials: list[StreamTrial] = []
+        last_nets: dict[str, SequenceNet] = {}  # each variant's longest-running net, for the view
+        for trial in range(n):
+            for kind in kinds:
+                trained = train_net(kind, trial, cfg, seeds=ctx, hooks=ctx)
+                r = trained.results[0]
+                run = int(r.extra["run_length"])
+                best = max((t.run_length for t in trials if t.kind == kind), default=-1)
+                t = StreamTrial(
+                    kind=kind, trial=trial, symbols=r.sequences, stopped=r.solved,
+                    run_length=run, perfect=run >= cfg.target_run, curve=r.curve,
+                )  # fmt: skip
+                trials.append(t)
+                if trained.net is not None and (run > best or kind not in last_nets):
+                    last_nets[kind] = trained.net
                 ctx.log(
-                    f"{kind} net {trial}: trained {seen:,} symbols/stream "
-                    f"({'stop rule' if stopped else 'budget'}), test run {run:,} "
-                    f"({'perfect' if r.perfect else 'not perfect'})"
+                    f"{kind} net {trial}: trained {r.sequences:,} symbols/stream "
+                    f"({'stop rule' if r.solved else 'budget'}), test run {run:,} "
+                    f"({'perfect' if t.perfect else 'not perfect'})"
                 )
-                bar.advance()
-        trials = [StreamTrial(**d) for d in done]
         metrics: dict[str, Any] = {"setup": cfg.setup, "target_run": cfg.target_run}
         for kind in kinds:
             mine = [t for t in trials if t.kind == kind]
@@ -478,8 +467,8 @@ class ContinualReberExperiment(Experiment):
             }
         f_forget = metrics["forget"]["fraction_perfect"]
         f_none = metrics["no_forget"]["fraction_perfect"]
-        verdict, extra = continual_verdict(f_forget, f_none, cfg.target_run)
-        metrics |= extra
+        judgement = continual_judgement(trials, cfg)
+        metrics |= {"gap": f_forget > f_none, "paper_target": cfg.target_run >= PAPER_TARGET}
         plots = [plot_curves(trials, ctx.out_dir / "learning_curve.png")]
         if last_nets:
             plots.append(
@@ -495,5 +484,5 @@ class ContinualReberExperiment(Experiment):
             f"at 10^6)."
         )
         return Outcome(
-            headline=f_forget, metrics=metrics, verdict=verdict, plots=plots, notes=notes
+            headline=f_forget, metrics=metrics, verdict=judgement, plots=plots, notes=notes
         )

@@ -6,9 +6,9 @@ Paper: S. Hochreiter & J. Schmidhuber, "Long Short-Term Memory", Neural Computat
 pairs and X2 among the first T/2 - 1, but values are drawn from [0, 1] and the target at the end is
 X1 * X2. A sequence counts as wrong if the absolute error at its end is 0.04 or more (as Exp. 4).
 
-What the paper reports, and what we could check. PAPERS.md reads the result as "MSE 0.0223 after
-482,000 sequences, 0.0139 after 1,273,000"; the task author recalls instead the number of wrong
-test sequences, 140 and 13 out of 2,560, at two stop thresholds on the average training error.
+What the paper reports, and what we could check. `docs/PAPERS.md` reads the result as "MSE 0.0223
+after 482,000 sequences, 0.0139 after 1,273,000"; the task author recalls instead the number of
+wrong test sequences, 140 and 13 out of 2,560, at two stop thresholds on the average training error.
 We searched for the journal text (docslib.org and other copies) and did not find the Exp. 5 passage
 or its table; the one secondary page found (cybertronai "schmidhuber-problems", multiplication)
 repeats "MSE 0.0223 after 482k sequences". So the question is not settled by a primary source. Two
@@ -20,10 +20,10 @@ i.e. with 140 or 13 wrong of 2,560. We therefore take as the claim 140 wrong tes
 our test MSE, mean absolute error and training MSE beside it so either reading can be compared.
 
 Network (1997, "as in Exp. 4"): 2 memory blocks of 2 cells, sigmoid output fed by the cells only;
-here 4 cells (one per block, see `_lstm_common`), 1997 LSTM (no forget gate, truncated gradient),
-weights in [-0.1, 0.1], output-gate biases -1, -2 and input-gate biases -3, -6 cycled over the
-cells, as in `lstm.adding` (the paper's remedies against abuse and internal state drift; the
-values are our recollection of the 1997 paper, not verified). The quick scale's 8 cells use
+here 4 cells (one per block, see `rnnai.train.sequence`), 1997 LSTM (no forget gate, truncated
+gradient), weights in [-0.1, 0.1], output-gate biases -1, -2 and input-gate biases -3, -6 cycled
+over the cells, as in `lstm.adding` (the paper's remedies against abuse and internal state drift;
+the values are our recollection of the 1997 paper, not verified). The quick scale's 8 cells use
 output-gate biases -1, -2, -3 and input-gate biases -2, -4, -6. Learning rate: online SGD with
 0.5, our reading of Exp. 4's setup, not verified for Exp. 5.
 
@@ -51,47 +51,49 @@ Scales:
 * paper: T = 100, the 1997 setup (online SGD, lr 0.5, 4 cells), 3 trials, 1,273,000 sequences,
   judged at 482,000 and 1,273,000.
 
-Verdict (`multiplication_verdict`, on the median over trials of wrong test sequences per 2,560):
-reproduced when the run used the 1997 setup and the paper's budget and the median is at most 140
-after 482,000 sequences and at most 13 after 1,273,000; partial when not reproduced but some stage
-has at most 140 wrong (a smaller budget, a modern optimizer, or only one of the two paper stages);
-not_reproduced otherwise.
+Verdict (`multiplication_judgement`, by `rnnai.runtime.verdict`): at each measured stage, the
+paper's count of wrong test sequences per 2,560 (140 after 482,000, 13 after 1,273,000; a stage
+before 482,000 is compared with 140) must lie inside our 95% bootstrap interval of the median over
+trials, or the interval below it. Reproduced needs every stage's test, the 1997 setup and budget
+(both paper stages measured) and at least 10 trials (the paper's count is not in our sources), so
+the paper scale's 3 trials give at most partial; partial when some stage passes; not reproduced
+when none does.
 
 Internal view: one sequence's inputs, cell states and gates (`plot_internals`: cells jump at the
 two marks and hold their values to the end), and for many test sequences the correlation of each
 cell's final state with X1 and with X2 (which cell stores which marked value) beside predicted
 against true products.
+
+Examples:
+    >>> MultiplicationExperiment().config("paper")["stages"]
+    [482000, 1273000]
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnnai.experiments._lstm_common import (
-    NetConfig,
-    SequenceNet,
-    TrainConfig,
-    TrialResult,
-    fmt_setup,
-    last_net,
-    plot_internals,
-    plot_learning_curves,
-    train_trials,
-)
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
+from rnnai.runtime.verdict import Evidence, Judgement, check, judge, location, required_trials
 from rnnai.tasks import MultiplicationConfig, MultiplicationTask
+from rnnai.train.loop import TrainConfig, TrialResult, describe_setup, train_trials
+from rnnai.train.plots import plot_internals, plot_learning_curves
+from rnnai.train.sequence import NetConfig, SequenceNet
 
 TEST_SIZE = 2_560
 """The paper's test set size."""
 PAPER_STAGES = {482_000: 140, 1_273_000: 13}
 """Training sequences -> wrong test sequences of 2,560 (unverified reading, see the docstring)."""
 PAPER_ERRORS = {482_000: 0.0223, 1_273_000: 0.0139}
-"""The same stages as PAPERS.md reads them (MSE)."""
+"""The same stages as `docs/PAPERS.md` reads them (MSE)."""
+PAPER_TRIALS = None
+"""Not in our sources: the rule's minimum of 10 trials applies."""
 
 
 def _net(hidden: int, output_gate_bias: list[float], input_gate_bias: list[float]) -> NetConfig:
@@ -118,8 +120,9 @@ def stage_summary(results: list[TrialResult], at: int) -> dict[str, Any] | None:
     """Median over trials at one stage: wrong test sequences per 2,560, test mean absolute
     error, and training MSE (twice the mean half squared error of the last evaluation window:
     one output, one judged step). None when a trial has no evaluation by then."""
-    rows = [stage_row(r, at) for r in results]
-    if not rows or any(r is None for r in rows):
+    found = [stage_row(r, at) for r in results]
+    rows = [r for r in found if r is not None]
+    if not rows or len(rows) < len(found):
         return None
     wrong = [r[2] * TEST_SIZE for r in rows]
     return {
@@ -131,24 +134,43 @@ def stage_summary(results: list[TrialResult], at: int) -> dict[str, Any] | None:
     }
 
 
-def multiplication_verdict(stages: dict[int, float], paper_setup: bool) -> str:
-    """The verdict from median wrong test sequences per 2,560 at each measured stage.
+def multiplication_judgement(
+    stages: dict[int, dict[str, Any] | None], paper_setup: bool, setup: str, trials: int
+) -> Judgement:
+    """The verdict of the module docstring from each measured stage's `stage_summary`.
 
     Args:
-        stages: training sequences -> median wrong per 2,560 at that point.
+        stages: training sequences -> `stage_summary` (None: not measured).
         paper_setup: whether the run used the 1997 setup and the paper's budget.
-
-    Returns:
-        "reproduced" if `paper_setup` and every paper stage (482,000 and 1,273,000) was measured
-        and is at or below the paper's count (140, 13); "partial" if not, but some stage has at
-        most 140 wrong; "not_reproduced" otherwise.
+        setup: the learning setup in words.
+        trials: independent trials.
     """
-    at_paper = all(s in stages and stages[s] <= w for s, w in PAPER_STAGES.items())
-    if paper_setup and at_paper:
-        return "reproduced"
-    if any(w <= PAPER_STAGES[482_000] for w in stages.values()):
-        return "partial"
-    return "not_reproduced"
+    evidence: list[Evidence] = []
+    for at, summary in stages.items():
+        if summary is None:
+            continue
+        ref = at if at in PAPER_STAGES else 482_000  # a smaller budget is compared with 140
+        paper = PAPER_STAGES[ref]
+        evidence.append(
+            location(
+                summary["wrong_per_2560"],
+                paper_value=paper,
+                lower_is_better=True,
+                statistic="median",
+                claim=f"median wrong test sequences of 2,560 after {at:,} sequences at or below "
+                f"the paper's {paper} after {ref:,}",
+            )
+        )
+    if not evidence:
+        evidence.append(check("a stage was measured", False, n=trials))
+    measured = {at for at, v in stages.items() if v is not None}
+    return judge(
+        evidence,
+        paper_setup=paper_setup and set(PAPER_STAGES) <= measured,
+        setup=setup,
+        trials=trials,
+        required=required_trials(PAPER_TRIALS, statistical=True),
+    )
 
 
 # ----------------------------------------------------------------------------- internal view
@@ -213,7 +235,7 @@ class MultiplicationExperiment(Experiment):
         value=PAPER_STAGES[482_000],
         lower_is_better=True,
         note=(
-            "Unverified reading (13 wrong after 1,273,000); PAPERS.md reads the same stages as "
+            "Unverified reading (13 wrong after 1,273,000); docs/PAPERS.md reads the stages as "
             "MSE 0.0223 / 0.0139. See the module docstring."
         ),
     )
@@ -228,15 +250,39 @@ class MultiplicationExperiment(Experiment):
         no_stop = -1  # never "solved": the claim is about what a fixed budget reaches
         if scale == "smoke":
             hidden, trials, out_bias, in_bias = 4, 1, [-1.0, -2.0], [-3.0, -6.0]
-            train = TrainConfig("adam", 0.01, 16, 256, 128, 128, no_stop)
+            train = TrainConfig(
+                optimizer="adam",
+                lr=0.01,
+                batch=16,
+                max_sequences=256,
+                eval_every=128,
+                eval_size=128,
+                max_wrong=no_stop,
+            )
             stages = [256]
         elif scale == "quick":
             hidden, trials, out_bias, in_bias = 8, 1, [-1.0, -2.0, -3.0], [-2.0, -4.0, -6.0]
-            train = TrainConfig("adam", 0.01, 8, 61_440, 6_144, TEST_SIZE, no_stop)
+            train = TrainConfig(
+                optimizer="adam",
+                lr=0.01,
+                batch=8,
+                max_sequences=61_440,
+                eval_every=6_144,
+                eval_size=TEST_SIZE,
+                max_wrong=no_stop,
+            )
             stages = [61_440]
         else:
             hidden, trials, out_bias, in_bias = 4, 3, [-1.0, -2.0], [-3.0, -6.0]
-            train = TrainConfig("sgd", 0.5, 1, 1_273_000, 1_000, TEST_SIZE, no_stop)
+            train = TrainConfig(
+                optimizer="sgd",
+                lr=0.5,
+                batch=1,
+                max_sequences=1_273_000,
+                eval_every=1_000,
+                eval_size=TEST_SIZE,
+                max_wrong=no_stop,
+            )
             stages = list(PAPER_STAGES)
         return {
             "T": 100,
@@ -244,7 +290,7 @@ class MultiplicationExperiment(Experiment):
             "output_gate_bias": out_bias,
             "input_gate_bias": in_bias,
             "trials": trials,
-            "train": train.__dict__,
+            "train": asdict(train),
             "stages": stages,
         }
 
@@ -254,14 +300,11 @@ class MultiplicationExperiment(Experiment):
         train = TrainConfig(**cfg["train"])
         net_cfg = _net(cfg["hidden"], cfg["output_gate_bias"], cfg["input_gate_bias"])
         T = cfg["T"]
-        results = train_trials(
-            ctx,
-            lambda: MultiplicationTask(MultiplicationConfig(T=T)),
-            net_cfg,
-            train,
-            cfg["trials"],
-            label="mult",
-        )
+        trained = train_trials(
+            MultiplicationTask(MultiplicationConfig(T=T)), net_cfg, train,
+            trials=cfg["trials"], seeds=ctx, hooks=ctx, label="mult",
+        )  # fmt: skip
+        results = trained.results
         stages = {s: stage_summary(results, s) for s in cfg["stages"]}
         medians = {s: v["median_wrong_per_2560"] for s, v in stages.items() if v is not None}
         paper_setup = (
@@ -270,11 +313,13 @@ class MultiplicationExperiment(Experiment):
             and net_cfg.variant == "lstm1997"
             and train.max_sequences >= max(PAPER_STAGES)
         )
-        verdict = multiplication_verdict(medians, paper_setup)
+        judgement = multiplication_judgement(
+            stages, paper_setup, describe_setup(train, net_cfg), len(results)
+        )
         first = cfg["stages"][0]
         headline = medians.get(first)
         metrics: dict[str, Any] = {
-            "setup": fmt_setup(train, net_cfg),
+            "setup": describe_setup(train, net_cfg),
             "paper_setup": paper_setup,
             "trials": len(results),
             "eval_size": train.eval_size,
@@ -283,7 +328,7 @@ class MultiplicationExperiment(Experiment):
             "paper_errors_as_read_in_PAPERS_md": {str(s): e for s, e in PAPER_ERRORS.items()},
         }
         notes = [
-            f"{fmt_setup(train, net_cfg)}; {len(results)} trial(s)."
+            f"{describe_setup(train, net_cfg)}; {len(results)} trial(s)."
             + ("" if paper_setup else " Not the paper's setup and budget: at most partial.")
         ]
         for s, v in stages.items():
@@ -295,7 +340,7 @@ class MultiplicationExperiment(Experiment):
                 )
         notes.append(
             "Paper (unverified reading): 140 wrong after 482,000, 13 after 1,273,000; "
-            "PAPERS.md: MSE 0.0223 / 0.0139."
+            "docs/PAPERS.md: MSE 0.0223 / 0.0139."
         )
         plots = [
             plot_learning_curves(
@@ -305,7 +350,7 @@ class MultiplicationExperiment(Experiment):
                 paper=482_000 if paper_setup else None,
             )
         ]
-        net = last_net(ctx, "mult")
+        net = trained.net
         if net is not None:
             task = MultiplicationTask(MultiplicationConfig(T=T))
             plots.append(
@@ -319,5 +364,9 @@ class MultiplicationExperiment(Experiment):
             )
             plots.append(plot_storage(net, task, ctx.rng("storage"), ctx.out_dir / "storage.png"))
         return Outcome(
-            headline=headline, metrics=metrics, verdict=verdict, plots=plots, notes=" ".join(notes)
+            headline=headline,
+            metrics=metrics,
+            verdict=judgement,
+            plots=plots,
+            notes=" ".join(notes),
         )

@@ -20,8 +20,8 @@ Our small-scale version (deviations: the task, the search, the scale):
   memory (the second symbol decides the second-to-last) and is cheap enough to train 27+ nets in
   minutes. None of Greff's three data sets is used.
 * Network: one LSTM layer of `hidden` cells (one per block) with the variant's equations, a
-  sigmoid output layer, squared error (`_lstm_common`); weights uniform in [-0.1, 0.1], no special
-  gate biases.
+  sigmoid output layer, squared error (`rnnai.train.sequence`); weights uniform in [-0.1, 0.1], no
+  special gate biases.
 * Training: Adam with minibatches (a modern setup, not Greff's SGD with momentum), the same budget
   of training sequences for every variant and seed; a fresh evaluation set of 512 strings per
   trial, checked every `eval_every` sequences (training stops early once all are right).
@@ -38,34 +38,41 @@ Scales:
   (evaluation set of 256 strings).
 * paper: 20 seeds x 9 variants x lr in {0.003, 0.01, 0.03}, 64,000 sequences per run.
 
-Verdict rule (two-sided Mann-Whitney U test, scipy, of each variant's per-seed scores against
-vanilla's at the variants' best learning rates, p < 0.05). Four conclusions of the paper are
-checked: (1) NFG significantly worse than vanilla; (2) NOAF significantly worse; (3) no variant
-significantly better; (4) neither CIFG nor NP significantly worse. reproduced: all four hold;
-partial: at least two hold; not_reproduced: fewer. With 3 seeds per variant the smallest
-possible two-sided p is 0.1 (exact test; the scores have no ties in practice), so at quick scale
-(1) and (2) cannot hold and the verdict is at best partial: the quick run shows the medians, not
-significance.
+Tests (two-sided Mann-Whitney U test, scipy, of each variant's per-seed scores against vanilla's
+at the variants' best learning rates, p < 0.05). Four conclusions of the paper are checked and
+reported (``checks``, the headline counts them): (1) NFG significantly worse than vanilla; (2)
+NOAF significantly worse; (3) no variant significantly better; (4) neither CIFG nor NP
+significantly worse. With 3 seeds per variant the smallest possible two-sided p is 0.1 (exact
+test; the scores have no ties in practice), so at quick scale (1) and (2) cannot hold: the quick
+run shows the medians, not significance.
+
+Verdict (`odyssey_judgement`, by `rnnai.runtime.verdict`): three pieces of evidence, (1), (2),
+and (3) with (4) together (the paper's "no variant helps, CIFG and NP do no harm"; it needs every
+variant run). This run is never the paper's setup (another task, Adam, a grid instead of Greff's
+random search), so the verdict is at most partial: partial when some evidence holds, not
+reproduced when none does.
+
+Examples:
+    >>> stats = compare_to_vanilla({"vanilla": [0.1, 0.2, 0.3], "nfg": [0.5, 0.6, 0.7]})
+    >>> stats["nfg"]["worse"]  # 3 seeds: p >= 0.1, never significant
+    False
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnnai.experiments._lstm_common import (
-    NetConfig,
-    TrainConfig,
-    TrialResult,
-    last_net,
-    plot_internals,
-    train_trials,
-)
 from rnnai.experiments.base import Experiment, Outcome, PaperClaim, RunContext, register
+from rnnai.runtime.verdict import Evidence, Judgement, judge, required_trials
 from rnnai.tasks import ReberTask
+from rnnai.train.loop import TrainConfig, TrialResult, train_trials
+from rnnai.train.plots import plot_internals
+from rnnai.train.sequence import NetConfig, SequenceNet
 
 VARIANTS = ("vanilla", "nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr")
 """Greff's vanilla LSTM and its eight one-change variants (`rnnai.nn.lstm.VARIANTS`)."""
@@ -107,8 +114,8 @@ def compare_to_vanilla(scores: dict[str, list[float]]) -> dict[str, dict[str, An
     return out
 
 
-def odyssey_verdict(stats: dict[str, dict[str, Any]]) -> tuple[str, dict[str, bool]]:
-    """The module's verdict rule on the output of `compare_to_vanilla` (see the docstring).
+def odyssey_checks(stats: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    """The paper's four conclusions on the output of `compare_to_vanilla` (see the docstring).
 
     Variants missing from ``stats`` (smoke runs) count as not showing the conclusion.
     """
@@ -116,7 +123,7 @@ def odyssey_verdict(stats: dict[str, dict[str, Any]]) -> tuple[str, dict[str, bo
     def flag(name: str, key: str, default: bool = False) -> bool:
         return bool(stats[name][key]) if name in stats else default
 
-    checks = {
+    return {
         "nfg_significantly_worse": flag("nfg", "worse"),
         "noaf_significantly_worse": flag("noaf", "worse"),
         "none_significantly_better": not any(r["better"] for r in stats.values()),
@@ -124,10 +131,38 @@ def odyssey_verdict(stats: dict[str, dict[str, Any]]) -> tuple[str, dict[str, bo
         and "np" in stats
         and not (flag("cifg", "worse") or flag("np", "worse")),
     }
-    held = sum(checks.values())
-    if held == len(checks):
-        return "reproduced", checks
-    return ("partial" if held >= 2 else "not_reproduced"), checks
+
+
+def odyssey_judgement(stats: dict[str, dict[str, Any]], seeds: int, setup: str) -> Judgement:
+    """The module's verdict (see the docstring) from `compare_to_vanilla`'s output."""
+    checks = odyssey_checks(stats)
+    test = "two-sided Mann-Whitney U test against vanilla, 5%"
+
+    def worse(name: str) -> Evidence:
+        row = stats.get(name, {})
+        return Evidence(
+            claim=f"{name.upper()} significantly worse than vanilla",
+            passed=checks[f"{name}_significantly_worse"],
+            test=test,
+            n=seeds,
+            ours=row.get("median"),
+            p_value=row.get("p"),
+        )
+
+    null = Evidence(
+        claim="no variant significantly better than vanilla, and neither CIFG nor NP "
+        "significantly worse (every variant run)",
+        passed=checks["none_significantly_better"] and checks["cifg_np_not_significantly_worse"],
+        test=test,
+        n=seeds,
+    )
+    return judge(
+        [worse("nfg"), worse("noaf"), null],
+        paper_setup=False,
+        setup=setup + "; embedded Reber, not Greff's data sets or random search",
+        trials=seeds,
+        required=required_trials(None, statistical=True),
+    )
 
 
 # ----------------------------------------------------------------------------- plots
@@ -194,21 +229,32 @@ class OdysseyExperiment(Experiment):
 
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: variants, seeds, learning rates, the network and the budget."""
+        variants: tuple[str, ...]
+        lrs: tuple[float, ...]
         if scale == "smoke":
             variants, seeds, lrs, hidden = ("vanilla", "nfg", "noaf"), 2, (0.02,), 4
-            train = TrainConfig("adam", 0.02, 16, 320, 160, 64, 0)
+            train = TrainConfig(
+                optimizer="adam", lr=0.02, batch=16, max_sequences=320, eval_every=160,
+                eval_size=64, max_wrong=0,
+            )  # fmt: skip
         elif scale == "quick":
             variants, seeds, lrs, hidden = VARIANTS, 3, (0.03,), 8
-            train = TrainConfig("adam", 0.03, 32, 6_400, 3_200, 256, 0)
+            train = TrainConfig(
+                optimizer="adam", lr=0.03, batch=32, max_sequences=6_400, eval_every=3_200,
+                eval_size=256, max_wrong=0,
+            )  # fmt: skip
         else:
             variants, seeds, lrs, hidden = VARIANTS, 20, (0.003, 0.01, 0.03), 8
-            train = TrainConfig("adam", 0.01, 32, 64_000, 3_200, 512, 0)
+            train = TrainConfig(
+                optimizer="adam", lr=0.01, batch=32, max_sequences=64_000, eval_every=3_200,
+                eval_size=512, max_wrong=0,
+            )  # fmt: skip
         return {
             "variants": list(variants),
             "seeds": seeds,
             "learning_rates": list(lrs),
             "hidden": hidden,
-            "train": train.__dict__,
+            "train": asdict(train),
         }
 
     def run(self, ctx: RunContext) -> Outcome:
@@ -216,14 +262,19 @@ class OdysseyExperiment(Experiment):
         cfg = ctx.config
         base = TrainConfig(**cfg["train"])
         per_lr: dict[str, dict[float, list[TrialResult]]] = {}
+        nets: dict[tuple[str, float], SequenceNet] = {}
         for variant in cfg["variants"]:
-            net = NetConfig(variant=variant, hidden=cfg["hidden"], output="sigmoid")
+            net_cfg = NetConfig(variant=variant, hidden=cfg["hidden"], output="sigmoid")
             per_lr[variant] = {}
             for lr in cfg["learning_rates"]:
                 train = TrainConfig(**(cfg["train"] | {"lr": lr}))
-                per_lr[variant][lr] = train_trials(
-                    ctx, ReberTask, net, train, cfg["seeds"], f"{variant}_lr{lr:g}"
-                )
+                trained = train_trials(
+                    ReberTask(), net_cfg, train,
+                    trials=cfg["seeds"], seeds=ctx, hooks=ctx, label=f"{variant}_lr{lr:g}",
+                )  # fmt: skip
+                per_lr[variant][lr] = trained.results
+                if trained.net is not None:
+                    nets[(variant, lr)] = trained.net
         # Each variant at its best learning rate (lowest median score), as Greff compare the
         # best runs of each variant.
         best_lr: dict[str, float] = {}
@@ -235,9 +286,11 @@ class OdysseyExperiment(Experiment):
             groups[variant] = by_lr[best_lr[variant]]
         scores = {v: [r.eval_error for r in rs] for v, rs in groups.items()}
         stats = compare_to_vanilla(scores)
-        verdict, checks = odyssey_verdict(stats)
+        checks = odyssey_checks(stats)
+        setup = f"{cfg['hidden']} cells; {base.setup} (lr per variant: best of the grid)"
+        judgement = odyssey_judgement(stats, cfg["seeds"], setup)
         metrics: dict[str, Any] = {
-            "setup": f"{cfg['hidden']} cells; {base.setup} (lr per variant: best of the grid)",
+            "setup": setup,
             "checks": checks,
             "variants": {
                 v: stats[v]
@@ -269,7 +322,7 @@ class OdysseyExperiment(Experiment):
                 groups, ctx.out_dir / "learning_curve.png", "Median learning curves per variant"
             ),
         ]
-        net = last_net(ctx, f"vanilla_lr{best_lr['vanilla']:g}")
+        net = nets.get(("vanilla", best_lr["vanilla"]))
         if net is not None:
             batch = ReberTask().sample(ctx.rng("view"), 1)
             plots.append(
@@ -290,4 +343,4 @@ class OdysseyExperiment(Experiment):
             + ", ".join(f"{v} {stats[v]['median']:.3f}" for v in ranked)
             + f". Task: embedded Reber (not Greff's data sets); {metrics['setup']}."
         )
-        return Outcome(headline=held, metrics=metrics, verdict=verdict, plots=plots, notes=notes)
+        return Outcome(headline=held, metrics=metrics, verdict=judgement, plots=plots, notes=notes)

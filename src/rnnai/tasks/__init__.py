@@ -12,6 +12,14 @@
 
 ``TASKS[name](**config_fields)`` builds a task with the paper's defaults, e.g.
 ``TASKS["adding"](T=500)`` or ``TASKS["noisy_3c"](N=1)``.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks import TASKS
+    >>> task = TASKS["adding"](T=20)
+    >>> batch = task.sample(np.random.default_rng(0), 4)
+    >>> batch.x.shape[0], task.input_size, task.output_size
+    (4, 2, 1)
 """
 
 from __future__ import annotations

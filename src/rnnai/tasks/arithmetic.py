@@ -26,6 +26,16 @@ even when it was drawn, so the mark cannot be seen, and its value is replaced by
 element (0 for the sum, 1 for the product); that is why the paper resets X1. The replaced value
 is written into the input too, and the same rule applies when the second draw hits the first pair.
 ``info`` holds X1, X2 (after that rule) and their positions ``pos1``, ``pos2``.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks.arithmetic import AddingConfig, AddingTask
+    >>> task = AddingTask(AddingConfig(T=20))
+    >>> batch = task.sample(np.random.default_rng(0), 3)
+    >>> batch.mask.sum(axis=1).tolist()  # one judged step: the end
+    [1, 1, 1]
+    >>> task.correct(batch.y, batch).all()  # the targets themselves are right
+    np.True_
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ def _check_config(T: object, tolerance: object) -> None:
 
 def marked_pairs(
     rng: np.random.Generator, batch: int, T: int, low: float, high: float, first_value: float
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Draw the marked-pair sequences shared by Exp. 4 and Exp. 5.
 
     Returns ``values`` (B, T_max) float32, ``markers`` (B, T_max) float32, ``lengths`` (B,),
@@ -102,7 +112,7 @@ def _batch(values, markers, lengths, pos1, pos2, target_fn) -> SequenceBatch:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AddingConfig:
     """Configuration of the adding problem (Exp. 4)."""
 
@@ -141,7 +151,7 @@ class AddingTask(SequenceTask):
         return masked_max_abs_error(output, batch) < self.config.tolerance
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MultiplicationConfig:
     """Configuration of the multiplication problem (Exp. 5)."""
 

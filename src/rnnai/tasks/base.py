@@ -21,6 +21,14 @@ Every task turns a ``numpy.random.Generator`` and a batch size into a `SequenceB
 ``task.correct(output, batch)`` applies the paper's per-sequence criterion to a network's output
 array (B, T, O) at the masked steps and returns a (B,) bool array. Nothing here reads numpy's or
 torch's global random state.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks.base import SequenceBatch
+    >>> b = SequenceBatch(np.zeros((2, 3, 1)), np.ones((2, 3, 1)), np.ones((2, 3), bool),
+    ...                   np.array([3, 3]))
+    >>> b.batch_size, b.max_length, b.x.dtype
+    (2, 3, dtype('float32'))
 """
 
 from __future__ import annotations

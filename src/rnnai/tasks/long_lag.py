@@ -31,6 +31,14 @@ reports q = p in {50, 100, 200, 500, 1000} and q = 1000 with p in {500, 200, 100
 
 Unit order (ours; the paper does not fix one): 2a: a_1..a_{p-1}, x, y; 2c: a_1..a_p, b, e, x, y.
 Deviation: Task 2b (2a with the middle replaced by random distractors) is not implemented.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks.long_lag import LongLag2aConfig, LongLag2aTask
+    >>> task = LongLag2aTask(LongLag2aConfig(p=10))
+    >>> batch = task.sample(np.random.default_rng(0), 2)
+    >>> task.correct(batch.y, batch).tolist()
+    [True, True]
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ def _check_tolerance(value: object) -> None:
         raise RnnaiError(f"tolerance must be a number in (0, 1], got {value!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LongLag2aConfig:
     """Configuration of Task 2a (noise-free sequences with long time lags)."""
 
@@ -108,7 +116,7 @@ class LongLag2aTask(SequenceTask):
         return masked_max_abs_error(output, batch) < self.config.tolerance
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LongLag2cConfig:
     """Configuration of Task 2c (very long time lags, no local regularities)."""
 

@@ -26,6 +26,14 @@ when the mean of that difference falls below 0.015 (`NoisyTwoSequenceTask.clean_
 
 ``y`` holds the (noisy, in 3c) training targets; ``info["clean_target"]`` the noise-free ones and
 ``info["label"]`` the class (0: class 1, 1: class 2). Deviations: none.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks.noisy import NoisyTwoSequenceConfig, NoisyTwoSequenceTask
+    >>> task = NoisyTwoSequenceTask(NoisyTwoSequenceConfig(variant="3a", T=20, N=3))
+    >>> batch = task.sample(np.random.default_rng(0), 2)
+    >>> task.input_size, task.output_size, batch.batch_size
+    (1, 1, 2)
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ _TARGETS = {"3a": (1.0, 0.0), "3b": (1.0, 0.0), "3c": (0.2, 0.8)}
 _TOLERANCE = {"3a": 0.2, "3b": 0.2, "3c": 0.1}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NoisyTwoSequenceConfig:
     """Configuration of Experiment 3 (variants 3a, 3b, 3c)."""
 

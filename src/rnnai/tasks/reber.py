@@ -21,8 +21,8 @@ non-deterministic, the target is the set of legal next symbols (multi-hot). A st
 gives L-1 input steps (the final E is only a target). The 1997 paper draws 256 training and 256
 test strings (test strings not in the training set) and resets the net after each string.
 
-Criterion per string (``criterion="threshold"``, PAPERS.md): at every step every output unit is
-on the correct side of 0.5 (above for legal next symbols, below for the others).
+Criterion per string (``criterion="threshold"``, `docs/PAPERS.md`): at every step every output
+unit is on the correct side of 0.5 (above for legal next symbols, below for the others).
 ``criterion="most_active"`` is the alternative wording: the units of the legal next symbols are
 always the most active ones (the smallest legal output exceeds the largest illegal one).
 
@@ -34,7 +34,17 @@ processed in chunks with the net's state carried over; `count_consecutive_correc
 of correctly predicted symbols at the start of a chunk.
 
 Deviations: none in the task itself. The criterion wording differs between sources, hence both
-options (default: PAPERS.md's threshold criterion).
+options (default: the threshold criterion of `docs/PAPERS.md`).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks.reber import reber_datasets, sample_reber_strings
+    >>> s = sample_reber_strings(np.random.default_rng(0), 1)[0]
+    >>> s[0], s[-1], s[1] == s[-2]  # B c ... c E
+    ('B', 'E', True)
+    >>> train, test = reber_datasets(np.random.default_rng(0), 8, 8)
+    >>> train.batch_size, test.batch_size
+    (8, 8)
 """
 
 from __future__ import annotations
@@ -179,7 +189,7 @@ def reber_step_correct(
     _check_criterion(criterion)
     legal = targets > 0.5
     if criterion == "threshold":
-        return np.where(legal, output > 0.5, output < 0.5).all(axis=-1)
+        return np.asarray(np.where(legal, output > 0.5, output < 0.5).all(axis=-1))
     lowest_legal = np.where(legal, output, np.inf).min(axis=-1)
     highest_illegal = np.where(legal, -np.inf, output).max(axis=-1)
     return lowest_legal > highest_illegal
@@ -271,7 +281,7 @@ def reber_datasets(
     return strings_to_batch(train, embedded), strings_to_batch(test[:n_test], embedded)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReberConfig:
     """Configuration of the (embedded) Reber next-symbol prediction task."""
 
@@ -368,7 +378,7 @@ class ContinualReberStream:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContinualReberConfig:
     """Configuration of the continual embedded Reber task (Gers et al. 2000)."""
 

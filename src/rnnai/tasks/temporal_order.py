@@ -25,6 +25,14 @@ Unit order (ours): a, b, c, d, X, Y, E, B. The class index is the X/Y pattern re
 number, X = 0 and Y = 1, the first relevant symbol being the most significant bit.
 ``info`` holds ``label``, the relevant positions ``positions`` (0-based, (B, k)) and ``bits``.
 Deviations: none.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.tasks.temporal_order import TemporalOrderConfig, TemporalOrderTask
+    >>> task = TemporalOrderTask(TemporalOrderConfig(variant="6a"))
+    >>> batch = task.sample(np.random.default_rng(0), 2)
+    >>> task.output_size, task.correct(batch.y, batch).tolist()
+    (4, [True, True])
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
 """The paper's class names in the order of the output units."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TemporalOrderConfig:
     """Configuration of Experiment 6."""
 

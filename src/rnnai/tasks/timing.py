@@ -38,6 +38,13 @@ index 0 for n = 1), so the net knows how long to wait (our choice; unverified). 
 right if every step is within ``tolerance`` of its target; `check_spike_train` and
 `GTSTask.spike_train_correct` judge a stream by its detected spike times instead, and
 `GTSTask.test_batch` gives one long stream for the free-running test (the paper's: 1,000 spikes).
+
+Examples:
+    >>> from rnnai.tasks.timing import GTSConfig, GTSTask
+    >>> task = GTSTask(GTSConfig(period=5))
+    >>> batch = task.test_batch(3)
+    >>> [int(t) for t in (batch.y[0, :, 0] > 0.5).nonzero()[0]]  # spikes every 5 steps
+    [4, 9, 14]
 """
 
 from __future__ import annotations
@@ -160,7 +167,7 @@ def _spike_schedule(
     return drawn, times
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MSDConfig:
     """Configuration of the MSD task (measure spike delays; paper defaults, unverified)."""
 
@@ -225,7 +232,7 @@ class MSDTask(SequenceTask):
         return masked_max_abs_error(output, batch) < self.config.tolerance
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GTSConfig:
     """Configuration of the GTS task (generate timed spikes)."""
 
