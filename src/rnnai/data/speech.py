@@ -133,7 +133,7 @@ def _check_frames(sample_rate: int, win_ms: float, hop_ms: float, n_mels: int, w
         raise RnnaiError(f"{what}: n_mels must be an int >= 1, got {n_mels!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpeechConfig:
     """What to say and how: vocabulary, voices, prosody, noise and features.
 

@@ -84,7 +84,7 @@ class _Progress(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TextLineConfig:
     """What to write and how to distort it.
 

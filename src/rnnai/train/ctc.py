@@ -1,5 +1,4 @@
-"""Shared machinery of the CTC reproductions: the BLSTM-CTC network, training with checkpoints
-that resume exactly, decoding and scoring, and the plots.
+"""Train a (B)LSTM-CTC network on your own (features, labels): network, training, decoding aids.
 
 Papers:
 
@@ -27,23 +26,55 @@ Training (`train_ctc`): Adam, minibatches of sequences of similar length (sorted
 random jitter per epoch, then the batches shuffled), padded batches run with their true lengths
 (the LSTM packs them), gradient-norm clipping, optional Gaussian input noise (Graves et al. 2006
 add noise of standard deviation 0.6 to the TIMIT inputs), inputs normalized per dimension with the
-training set's mean and standard deviation. After every epoch the validation set is decoded by
-best path; the weights with the lowest validation LER are kept ("early stopping" in the papers,
-here over a fixed number of epochs, so every run has the same budget). Torch runs on one thread
-inside `train_ctc` and `posteriors` (the result does not depend on the machine's core count).
+training set's mean and standard deviation (`Normalizer`). After every epoch the validation set is
+decoded by best path; the weights with the lowest validation LER are kept ("early stopping" in the
+papers, here over a fixed number of epochs, so every run has the same budget). Torch runs on one
+thread inside `train_ctc` and `posteriors` (the result does not depend on the machine's core
+count).
 
-Deviations from the papers, for every experiment that uses this module: Adam instead of SGD with
-momentum (0.9, learning rate 1e-4 in 2006); all weights drawn uniformly from
-[-init_range, init_range] (the papers: [-0.1, 0.1]); torch.nn.LSTM's cell (forget gate, no
-peepholes: the 2006 and 2009 BLSTMs had peepholes) unless the config names another variant;
-optional frame stacking (`CTCNetConfig.stack` concatenates k consecutive frames, making the
-sequence k times shorter, a speed measure the papers do not use).
+Deviations from the papers: Adam instead of SGD with momentum (0.9, learning rate 1e-4 in 2006);
+all weights drawn uniformly from [-init_range, init_range] (the papers: [-0.1, 0.1]);
+torch.nn.LSTM's cell (forget gate, no peepholes: the 2006 and 2009 BLSTMs had peepholes) unless the
+config names another variant; optional frame stacking (`CTCNetConfig.stack` concatenates k
+consecutive frames, making the sequence k times shorter, a speed measure the papers do not use).
 
-Checkpoints: one after every epoch (network, optimizer, the best weights so far, the learning
-curve); the data order and the noise of an epoch come from generators derived from the run seed
-and the epoch number, so a run killed at any moment and resumed with ``--resume`` ends with exactly
-the same numbers. Several networks trained in one run (distinct ``label`` s) share the
-checkpoint; finished ones are kept in it.
+Checkpoints: with a checkpointer in the `rnnai.train.hooks.Hooks`, one after every epoch (network,
+optimizer, the best weights so far, the learning curve); the data order and the noise of an epoch
+come from generators derived from the seed and the epoch number, so a run killed at any moment and
+started again with the same checkpointer ends with exactly the same numbers. Several networks
+trained in one run (distinct ``label`` s) share the checkpoint; finished ones are kept in it.
+
+Any data set with ``features`` (per sequence a (T_i, F) float array), ``labels`` (per sequence an
+int array of labels in 1..C-1), ``texts`` and ``alphabet`` (``alphabet[0]`` the blank) can be used
+(`LabelledData`; `rnnai.data.LabelledSequences` is one).
+
+Examples:
+    Train a small BLSTM-CTC on your own data and decode it:
+
+    >>> import numpy as np
+    >>> from rnnai.ctc import best_path
+    >>> from rnnai.data import LabelledSequences
+    >>> from rnnai.train.ctc import CTCNetConfig, CTCTrainConfig, posteriors, train_ctc
+    >>> rng = np.random.default_rng(0)
+    >>> alphabet = ("<blank>", "a", "b")
+    >>> def utterance():
+    ...     z = rng.integers(1, 3, size=3)
+    ...     x = np.repeat(np.eye(3, dtype=np.float32)[z], 3, axis=0)  # 3 frames per label
+    ...     return x + rng.normal(0, 0.1, x.shape).astype(np.float32), z
+    >>> def make(n):
+    ...     xs, zs = zip(*[utterance() for _ in range(n)])
+    ...     texts = ["".join(alphabet[k] for k in z) for z in zs]
+    ...     return LabelledSequences(list(xs), list(zs), texts, alphabet, None, {})
+    >>> train, valid = make(32), make(8)
+    >>> model = train_ctc(
+    ...     train, valid, CTCNetConfig(hidden=8, layers=1), CTCTrainConfig(epochs=2, lr=0.03),
+    ...     seed=0,
+    ... )
+    >>> len(model.curve), model.best_epoch in (1, 2)
+    (2, True)
+    >>> post = posteriors(model.net, valid, model.norm)
+    >>> post.log_probs.shape[0], len(best_path(post.log_probs, post.lengths))
+    (8, 8)
 """
 
 from __future__ import annotations
@@ -51,8 +82,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -61,10 +91,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnai.ctc import best_path, label_error_rate
-from rnnai.experiments.base import RunContext
 from rnnai.nn.lstm import LSTM, VARIANTS
 from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.seeding import derive_seed, make_rng, torch_generator
+from rnnai.train.hooks import Hooks, SilentHooks
 
 __all__ = [
     "CTCDataError",
@@ -76,15 +107,11 @@ __all__ = [
     "Posteriors",
     "TrainedCTC",
     "check_ctc_data",
-    "config_dict",
     "count_params",
-    "data_cache_dir",
     "ctc_objective",
     "length_batches",
     "matched_unidirectional",
     "pad_batch",
-    "plot_alignment",
-    "plot_learning_curves",
     "posteriors",
     "spike_alignment",
     "spikes",
@@ -116,7 +143,7 @@ class LabelledData(Protocol):
 
 
 # ----------------------------------------------------------------------------- configuration
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CTCNetConfig:
     """The network of one CTC reproduction."""
 
@@ -139,15 +166,15 @@ class CTCNetConfig:
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.layers < 1 or self.stack < 1 or self.projection < 0:
-            raise ValueError(
+            raise RnnaiError(
                 "hidden, layers and stack must be >= 1 and projection >= 0; got "
                 f"hidden={self.hidden}, layers={self.layers}, stack={self.stack}, "
                 f"projection={self.projection}"
             )
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown LSTM variant {self.variant!r}; one of {sorted(VARIANTS)}")
+            raise RnnaiError(f"unknown LSTM variant {self.variant!r}; one of {sorted(VARIANTS)}")
         if not self.init_range > 0:
-            raise ValueError(f"init_range must be > 0, got {self.init_range}")
+            raise RnnaiError(f"init_range must be > 0, got {self.init_range}")
 
     @property
     def describe(self) -> str:
@@ -161,7 +188,7 @@ class CTCNetConfig:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CTCTrainConfig:
     """How a CTC network is trained."""
 
@@ -181,11 +208,11 @@ class CTCTrainConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch < 1:
-            raise ValueError(f"epochs and batch must be >= 1; got {self.epochs}, {self.batch}")
+            raise RnnaiError(f"epochs and batch must be >= 1; got {self.epochs}, {self.batch}")
         if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            raise RnnaiError(f"lr must be > 0, got {self.lr}")
         if self.input_noise < 0 or self.length_jitter < 0:
-            raise ValueError("input_noise and length_jitter must be >= 0")
+            raise RnnaiError("input_noise and length_jitter must be >= 0")
 
     @property
     def describe(self) -> str:
@@ -349,7 +376,7 @@ class CTCNet(nn.Module):
     ) -> None:
         super().__init__()
         if n_in < 1 or n_classes < 2:
-            raise ValueError(
+            raise RnnaiError(
                 f"CTCNet needs n_in >= 1 and n_classes >= 2 (blank + a label); got {n_in}, "
                 f"{n_classes}"
             )
@@ -381,7 +408,7 @@ class CTCNet(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, L, F) -> ((N, L', C) log-probabilities, (N,) output lengths)."""
         if x.dim() != 3 or x.shape[2] != self.n_in:
-            raise ValueError(f"CTCNet expected input (N, L, {self.n_in}), got {tuple(x.shape)}")
+            raise RnnaiError(f"CTCNet expected input (N, L, {self.n_in}), got {tuple(x.shape)}")
         N, L, _ = x.shape
         if lengths is None:
             lengths = torch.full((N,), L, dtype=torch.long)
@@ -653,22 +680,31 @@ def valid_ler(post: Posteriors, data: LabelledData) -> float:
 
 
 def train_ctc(
-    ctx: RunContext,
     train: LabelledData,
     valid: LabelledData,
     net_cfg: CTCNetConfig,
     train_cfg: CTCTrainConfig,
+    *,
+    seed: int,
     label: str = "blstm",
+    hooks: Hooks | None = None,
+    seed_keys: Sequence[int | str] = (),
 ) -> TrainedCTC:
     """Train a CTC network, checkpointing every epoch; keep the best validation weights.
 
     Args:
-        ctx: The run context (seed streams, checkpointer, progress, log).
-        train: Training data.
+        train: Training data (`LabelledData`).
         valid: Validation data (decoded by best path after every epoch).
         net_cfg: The architecture.
         train_cfg: The learning setup.
-        label: A name unique within the run (several networks share the checkpoint).
+        seed: The seed every random stream derives from (``rnnai.runtime.seeding.derive_seed``):
+            the initial weights, each epoch's batches and input noise.
+        label: A name unique among the networks sharing one checkpointer; also a random stream
+            name, so two labels trained with one seed start from different weights.
+        hooks: Checkpointer, progress and log (`rnnai.train.hooks.Hooks`; an experiment's run
+            context is one); None: `rnnai.train.hooks.SilentHooks` (no checkpoints, no output).
+        seed_keys: Stream names put before every stream's own (the runner passes the
+            experiment's name): stream ``k`` uses ``derive_seed(seed, *seed_keys, *k)``.
 
     Returns:
         The network with its best validation weights, and the learning curve.
@@ -676,16 +712,26 @@ def train_ctc(
     Raises:
         CTCDataError: If an utterance cannot be labelled by CTC or the data sets disagree.
     """
+    hooks = SilentHooks() if hooks is None else hooks
+    keys = tuple(seed_keys)
+
+    def rng(*k: int | str) -> np.random.Generator:
+        return make_rng(derive_seed(seed, *keys, *k))
+
+    def gen(*k: int | str) -> torch.Generator:
+        return torch_generator(derive_seed(seed, *keys, "torch", *k))
+
     check_ctc_data(train, net_cfg.stack, "training data")
     check_ctc_data(valid, net_cfg.stack, "validation data")
     if tuple(train.alphabet) != tuple(valid.alphabet):
         raise CTCDataError("training and validation data have different alphabets")
     norm = Normalizer.fit(train.features)
     n_in, C = train.features[0].shape[1], len(train.alphabet)
-    net = CTCNet(n_in, C, net_cfg, ctx.torch_generator(label, "init"))
+    net = CTCNet(n_in, C, net_cfg, gen(label, "init"))
     opt = torch.optim.Adam(net.parameters(), lr=train_cfg.lr)
 
-    loaded = ctx.checkpointer.load()
+    checkpointer = hooks.checkpointer
+    loaded = checkpointer.load() if checkpointer is not None else None
     tensors: dict[str, torch.Tensor] = {}
     saved: dict[str, Any] = {}
     if loaded is not None:
@@ -709,14 +755,21 @@ def train_ctc(
         best_epoch, best_ler = current["best_epoch"], current["best_ler"]
 
     def save(extra: dict[str, torch.Tensor], cur: dict[str, Any] | None) -> None:
-        ctx.checkpointer.save({**kept, **extra}, {"done": done, "current": cur})
+        if checkpointer is not None:
+            checkpointer.save({**kept, **extra}, {"done": done, "current": cur})
 
-    with _one_thread(), ctx.progress(train_cfg.epochs, f"{label}: {net_cfg.describe}") as bar:
+    with _one_thread(), hooks.progress(train_cfg.epochs, f"{label}: {net_cfg.describe}") as bar:
         bar.advance(epoch)
         while epoch < train_cfg.epochs:
-            rng = ctx.rng(label, "epoch", epoch)
-            gen = ctx.torch_generator(label, "noise", epoch)
-            loss = _epoch_loss(net, opt, train, norm, train_cfg, rng, gen)
+            loss = _epoch_loss(
+                net,
+                opt,
+                train,
+                norm,
+                train_cfg,
+                rng(label, "epoch", epoch),
+                gen(label, "noise", epoch),
+            )
             post = posteriors(net, valid, norm)
             ler = valid_ler(post, valid)
             epoch += 1
@@ -746,144 +799,8 @@ def train_ctc(
     kept |= packed
     done[label] = {"net": skel, "curve": curve, "best_epoch": best_epoch}
     save({}, None)
-    ctx.log(
+    hooks.log(
         f"{label}: {net_cfg.describe}, {net.n_params:,} weights; best validation LER "
         f"{best_ler:.4f} at epoch {best_epoch}/{train_cfg.epochs} ({train_cfg.describe})"
     )
     return TrainedCTC(label, net, norm, curve, best_epoch)
-
-
-def data_cache_dir(ctx: RunContext) -> Path:
-    """Where a run caches its generated data: inside the run folder at smoke scale (CI leaves
-    nothing behind), else the shared `rnnai.data.default_cache_dir` (reused across runs)."""
-    if ctx.scale == "smoke":
-        return ctx.out_dir / "data-cache"
-    from rnnai.data import default_cache_dir
-
-    return default_cache_dir()
-
-
-def config_dict(net: CTCNetConfig, train: CTCTrainConfig) -> dict[str, Any]:
-    """The JSON-able form of a network and training config (for an experiment's config)."""
-    return {"net": asdict(net), "train": asdict(train)}
-
-
-# ----------------------------------------------------------------------------- plots
-def plot_learning_curves(
-    models: Sequence[TrainedCTC], path: Path, title: str, paper: float | None = None
-) -> str:
-    """Training loss and validation label error rate against epochs, one line per network.
-
-    Args:
-        models: The trained networks.
-        path: Where to write the PNG.
-        title: The figure title.
-        paper: A paper's error rate to mark on the LER axis (a fraction), or None.
-
-    Returns:
-        The file name.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 3.4))
-    ax_loss, ax_ler = fig.subplots(1, 2)
-    for k, m in enumerate(models):
-        c = np.asarray(m.curve, dtype=np.float64)
-        if not len(c):
-            continue
-        ax_loss.plot(c[:, 0], c[:, 1], color=f"C{k}", label=f"{m.label} train")
-        ax_loss.plot(c[:, 0], c[:, 2], color=f"C{k}", ls="--", label=f"{m.label} valid")
-        ax_ler.plot(c[:, 0], c[:, 3], color=f"C{k}", label=m.label)
-        ax_ler.plot([m.best_epoch], [m.best_valid_ler], "o", color=f"C{k}", ms=5)
-    if paper is not None:
-        ax_ler.axhline(paper, color="k", ls=":", lw=1, label="paper (other data)")
-    ax_loss.set_yscale("log")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("CTC loss per utterance")
-    ax_ler.set_xlabel("epoch")
-    ax_ler.set_ylabel("validation LER (best path)")
-    ax_ler.set_ylim(bottom=0)
-    ax_loss.legend(fontsize=7)
-    ax_ler.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path.name
-
-
-def plot_alignment(
-    features: np.ndarray,
-    log_probs: np.ndarray,
-    alphabet: Sequence[str],
-    path: Path,
-    title: str,
-    *,
-    reference: str,
-    decoded: str,
-    stack: int = 1,
-    image: bool = False,
-    spans: Sequence[tuple[str, int, int]] | None = None,
-    highlight: tuple[int, int] | None = None,
-) -> str:
-    """The aligned view: the input, and above it the CTC output spikes with their labels.
-
-    Args:
-        features: (T, F) input frames (unnormalized).
-        log_probs: (T', C) the network's ln y^t_k for the same utterance.
-        alphabet: Label names (index 0 is the blank).
-        path: Where to write the PNG.
-        title: The figure title.
-        reference: The true transcript.
-        decoded: The decoded transcript.
-        stack: Input frames per output frame.
-        image: Draw the features as an image (row 0 at the top: text lines), else as a
-            spectrogram (row 0 at the bottom).
-        spans: Reference (word, first_frame, end_frame) segments to mark, or None.
-        highlight: Input frames [first, end) to shade over the outputs (e.g. a spotted
-            keyword), or None.
-
-    Returns:
-        The file name.
-    """
-    from matplotlib.figure import Figure
-
-    T = features.shape[0]
-    probs = np.exp(log_probs)  # (T', C)
-    t_in = (np.arange(probs.shape[0]) + 0.5) * stack  # output frame -> input frame centre
-    fig = Figure(figsize=(10, 5.2))
-    ax_y, ax_x = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.1, 1.0]})
-    ax_y.plot(t_in, probs[:, 0], color="0.7", ls="--", lw=1, label="blank")
-    for t, k in spikes(log_probs):
-        ax_y.plot(t_in, probs[:, k], color=f"C{k % 10}", lw=1)
-        ax_y.annotate(
-            alphabet[k] if alphabet[k] != " " else "_",
-            (t_in[t], min(probs[t, k] + 0.04, 1.08)),
-            ha="center",
-            fontsize=8,
-            color=f"C{k % 10}",
-        )
-        ax_x.axvline(t_in[t], color="r", lw=0.6, alpha=0.6)
-    if highlight is not None:
-        ax_y.axvspan(*highlight, color="gold", alpha=0.3, label="highlighted segment")
-    ax_y.set_ylim(0, 1.15)
-    ax_y.set_ylabel("output y_k^t")
-    ax_y.legend(fontsize=7, loc="upper right")
-    ax_y.set_title(f"{title}\nreference: {reference!r}\ndecoded:   {decoded!r}", fontsize=9)
-    ax_x.imshow(
-        features.T,
-        aspect="auto",
-        interpolation="nearest",
-        cmap="Greys" if image else "viridis",
-        origin="upper" if image else "lower",
-        extent=(0, T, features.shape[1], 0) if image else (0, T, 0, features.shape[1]),
-    )
-    if spans:
-        for word, a, b in spans:
-            ax_x.axvspan(a, b, ymin=0.0, ymax=0.06, color="orange", alpha=0.8)
-            ax_x.text((a + b) / 2, features.shape[1] * (0.02 if image else 0.98), word,
-                      ha="center", va="top", fontsize=7, color="orange")  # fmt: skip
-    ax_x.set_xlabel("input frame (red: output spikes; orange: reference word segments)")
-    ax_x.set_ylabel("input feature")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path.name
