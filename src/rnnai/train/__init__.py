@@ -1,11 +1,71 @@
-"""Training loops of the library: checkpointed, resumable, run the same from scripts and the CLI.
+"""Training of the library's networks: checkpointed, resumable, the same from a script or the CLI.
+
+* `rnnai.train.sequence`: `SequenceNet` (an LSTM layer and an output layer), `NetConfig`,
+  `masked_sse`, `evaluate`;
+* `rnnai.train.loop`: the one training loop `run_trials` (data sources `TaskBatches`,
+  `FixedSets`, `StreamChunks`; evaluation hooks `TaskCriterion`, `StreamRuns`), its short form
+  `train_trials`, `TrainConfig`, `make_optimizer`, `TrialResult` and the verdict helpers
+  `summarize` and `sequences_evidence`;
+* `rnnai.train.hooks`: the `Hooks` protocol a loop takes (checkpointer, progress, log);
+* `rnnai.train.plots`: learning curves and a network's internals over one sequence.
 
 Examples:
-    >>> from rnnai.train import SilentHooks
-    >>> SilentHooks().checkpointer is None
-    True
+    >>> from rnnai.tasks import AddingTask
+    >>> from rnnai.train import NetConfig, TrainConfig, train_trials
+    >>> run = train_trials(AddingTask(), NetConfig(hidden=4),
+    ...                    TrainConfig(optimizer="adam", lr=0.01, batch=8, max_sequences=32,
+    ...                                eval_every=32, eval_size=16, max_wrong=1),
+    ...                    trials=1, seeds=0)
+    >>> run.results[0].sequences
+    32
 """
 
 from rnnai.train.hooks import Checkpointing, Hooks, ProgressHandle, SilentHooks
+from rnnai.train.loop import (
+    Check,
+    DataSource,
+    Evaluation,
+    FixedSets,
+    Seeds,
+    StreamChunks,
+    StreamRuns,
+    TaskBatches,
+    TaskCriterion,
+    TrainConfig,
+    TrainingRun,
+    TrialResult,
+    make_optimizer,
+    run_trials,
+    sequences_evidence,
+    summarize,
+    train_trials,
+)
+from rnnai.train.sequence import NetConfig, SequenceNet, evaluate, masked_sse
 
-__all__ = ["Checkpointing", "Hooks", "ProgressHandle", "SilentHooks"]
+__all__ = [
+    "Check",
+    "Checkpointing",
+    "DataSource",
+    "Evaluation",
+    "FixedSets",
+    "Hooks",
+    "NetConfig",
+    "ProgressHandle",
+    "Seeds",
+    "SequenceNet",
+    "SilentHooks",
+    "StreamChunks",
+    "StreamRuns",
+    "TaskBatches",
+    "TaskCriterion",
+    "TrainConfig",
+    "TrainingRun",
+    "TrialResult",
+    "evaluate",
+    "make_optimizer",
+    "masked_sse",
+    "run_trials",
+    "sequences_evidence",
+    "summarize",
+    "train_trials",
+]
