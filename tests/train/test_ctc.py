@@ -224,7 +224,7 @@ def test_a_run_context_drives_training_like_seed_keys_of_its_name(tmp_path: Path
     assert via_ctx.curve == plain.curve
 
 
-def test_training_logs_one_line_and_shows_progress(tmp_path: Path) -> None:
+def test_training_logs_its_result_and_shows_progress(tmp_path: Path) -> None:
     class Recording(SilentHooks):
         def __init__(self) -> None:
             super().__init__()
@@ -240,8 +240,11 @@ def test_training_logs_one_line_and_shows_progress(tmp_path: Path) -> None:
 
     hooks = Recording()
     train_ctc(synthetic(16, 0), synthetic(8, 1), NET, TRAIN, seed=5, label="mine", hooks=hooks)
-    assert len(hooks.lines) == 1 and hooks.lines[0].startswith("mine: ")
-    assert hooks.bars == [(TRAIN.epochs, f"mine: {NET.describe}")]
+    assert hooks.lines[-1].startswith(f"mine: {NET.describe}") and "best validation LER" in (
+        hooks.lines[-1]
+    )
+    (total, description), *_ = hooks.bars
+    assert total == TRAIN.epochs * 16 and description.startswith("mine")  # utterances
 
 
 def test_mismatched_alphabets_are_rejected() -> None:

@@ -47,6 +47,14 @@ the test set uses the training voices with another data seed. See `rnnai.train.c
 
 Scales: smoke (tiny data and net, 2 epochs), quick (a few minutes on one core; measured 4 min),
 paper (4,000 utterances, the paper's 100 cells, 40 epochs; hours on one core, not run by us).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.experiments.ctc_keyword_spotting import detection_curve, equal_error_rate
+    >>> fa, miss, _ = detection_curve(np.array([0.9, 0.8, 0.3, 0.1]),
+    ...                               np.array([True, False, True, False]))
+    >>> equal_error_rate(fa, miss)
+    0.5
 """
 
 from __future__ import annotations
@@ -407,8 +415,8 @@ class KeywordSpottingExperiment(Experiment):
             hits: list[list[KeywordHit]] = []
             for i in range(len(test)):
                 row = spot_keywords(post.utterance(i), kw_labels)
-                assert isinstance(row, list), "several keywords give one hit each"
-                hits.append(row)
+                hits.append([h for h in row if isinstance(h, KeywordHit)])
+                assert len(hits[-1]) == len(keywords), "one (T, C) input: one hit per keyword"
                 bar.advance()
         bp = best_path(post.log_probs, post.lengths)
         assert isinstance(bp, list), "a batch of posteriors decodes to a list"

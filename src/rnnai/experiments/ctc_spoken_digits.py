@@ -52,6 +52,17 @@ by the training set's per-dimension normalization. See `rnnai.train.ctc`.
 Scales: smoke (tiny data and nets, 2 epochs: checks the machinery, not the claims), quick (a few
 minutes on one core; measured 5.5 min), paper (more data, the paper's 100 cells, 40 epochs; many
 hours on one core, not run by us).
+
+Examples:
+    >>> from rnnai.experiments import get_experiment
+    >>> cfg = get_experiment("ctc.spoken_digits").config("smoke")
+    >>> cfg["net"]["hidden"], cfg["train"]["epochs"], cfg["data"]["test_voices"][0]
+    (8, 2, 'en-gb-scotland')
+    >>> from rnnai.experiments.ctc_spoken_digits import verdict
+    >>> refs = [[1, 2]] * 20
+    >>> verdict(refs, {"blstm": {"prefix_search": refs, "best_path": refs},
+    ...                "lstm": {"prefix_search": refs}}).verdict  # no decoder beats another
+    'partial'
 """
 
 from __future__ import annotations
@@ -256,10 +267,14 @@ def decode_all(
     }
 
 
-def _labels(hyps: Hypothesis | list[Hypothesis]) -> list[list[int]]:
-    """The labellings of a batch's hypotheses (a batch always gives a list)."""
+def _labels(hyps: Hypothesis | list[Hypothesis] | list[list[Hypothesis]]) -> list[list[int]]:
+    """The labellings of a batch's hypotheses (a batch gives one hypothesis per utterance)."""
     assert isinstance(hyps, list), "a batch of posteriors decodes to a list"
-    return [h.labels for h in hyps]
+    out = []
+    for h in hyps:
+        assert isinstance(h, Hypothesis), "one hypothesis per utterance (no n-best lists)"
+        out.append(h.labels)
+    return out
 
 
 @register
@@ -363,6 +378,7 @@ class SpokenDigitsExperiment(Experiment):
                 hyps[m.label] = decode_all(
                     post, lm, cfg["beam"], alpha, beta, cfg["prefix_max_expansions"]
                 )
+                assert test.word_spans is not None, "speech data know their word spans"
                 frac, judged = spike_alignment(post, test, test.word_spans, m.net.cfg.stack)
                 metrics[m.label] = m.summary() | {
                     "test_loss": post.loss,

@@ -81,7 +81,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -92,10 +92,17 @@ from torch import nn
 
 from rnnai.ctc import best_path, label_error_rate
 from rnnai.nn.lstm import LSTM, VARIANTS
-from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.errors import RnnaiError
-from rnnai.runtime.seeding import derive_seed, make_rng, torch_generator
 from rnnai.train.hooks import Hooks, SilentHooks
+from rnnai.train.loop import (
+    Check,
+    Seeds,
+    TrainConfig,
+    TrialData,
+    TrialResult,
+    TrialStreams,
+    run_trials,
+)
 
 __all__ = [
     "CTCDataError",
@@ -125,21 +132,30 @@ class CTCDataError(RnnaiError):
 
 
 class LabelledData(Protocol):
-    """What the harness needs from a data set (`rnnai.data.LabelledSequences` has it).
+    """What training and evaluation read from a data set (`rnnai.data.LabelledSequences` is one).
 
-    Attributes:
-        features: Per utterance a (T_i, F) float32 array of input frames.
-        labels: Per utterance a (L_i,) int64 array of labels in 1..C-1 (0 is the blank).
-        texts: Per utterance its transcript.
-        alphabet: The label names, ``alphabet[0] == "<blank>"``; C = len(alphabet).
+    Any object with these read-only attributes will do (a frozen dataclass, a named tuple).
     """
 
-    features: list[np.ndarray]
-    labels: list[np.ndarray]
-    texts: list[str]
-    alphabet: tuple[str, ...]
+    @property
+    def features(self) -> Sequence[np.ndarray]:
+        """Per utterance a (T_i, F) float array of input frames."""
+        ...
 
-    def __len__(self) -> int: ...
+    @property
+    def labels(self) -> Sequence[np.ndarray]:
+        """Per utterance a (L_i,) int array of labels in 1..C-1 (0 is the blank)."""
+        ...
+
+    @property
+    def texts(self) -> Sequence[str]:
+        """Per utterance its transcript."""
+        ...
+
+    @property
+    def alphabet(self) -> Sequence[str]:
+        """The label names, ``alphabet[0]`` the blank; C = len(alphabet)."""
+        ...
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -321,7 +337,7 @@ def length_batches(
 
 
 def pad_batch(
-    data: LabelledData, idx: Sequence[int], norm: Normalizer
+    data: LabelledData, idx: Sequence[int] | np.ndarray, norm: Normalizer
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Normalized, zero-padded inputs and concatenated targets for `F.ctc_loss`.
 
@@ -645,38 +661,134 @@ class TrainedCTC:
         }
 
 
-def _epoch_loss(
-    net: CTCNet,
-    opt: torch.optim.Optimizer,
-    data: LabelledData,
-    norm: Normalizer,
-    cfg: CTCTrainConfig,
-    rng: np.random.Generator,
-    gen: torch.Generator,
-) -> float:
-    """One pass over the training set; returns the mean per-utterance loss."""
-    net.train()
-    total, count = 0.0, 0
-    for idx in length_batches([len(x) for x in data.features], cfg.batch, rng, cfg.length_jitter):
-        x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
-        if cfg.input_noise > 0:
-            x = x + cfg.input_noise * torch.randn(x.shape, generator=gen)
+class _Epochs:
+    """One trial's training data for `rnnai.train.loop.run_trials`: epochs of minibatches.
+
+    Epoch e draws its batches (`length_batches`) from the stream ``(label, "epoch", e)`` and its
+    input noise from the torch stream ``(label, "noise", e)``; the loop counts utterances, and
+    `due` asks for an evaluation at the end of every epoch. The best validation weights so far
+    (kept by `_BestValidation`) travel in this object's checkpoint state.
+    """
+
+    def __init__(
+        self,
+        data: LabelledData,
+        norm: Normalizer,
+        cfg: CTCTrainConfig,
+        seeds: Seeds,
+        label: str,
+    ) -> None:
+        self.data, self.norm, self.cfg, self.seeds, self.label = data, norm, cfg, seeds, label
+        self.lengths = [len(x) for x in data.features]
+        self.epoch = 0  # epochs started
+        self.batches: list[np.ndarray] = []
+        self.pos = 0
+        self.noise: torch.Generator | None = None
+        self.best_state: dict[str, torch.Tensor] = {}
+        self.best_epoch = 0
+        self.best_ler = math.inf
+
+    def next_loss(self, net: nn.Module) -> tuple[torch.Tensor, int]:
+        """The CTC objective of the next minibatch (`ctc_objective`) and its utterance count."""
+        if self.pos == len(self.batches):  # a new epoch
+            rng = self.seeds.rng(self.label, "epoch", self.epoch)
+            self.batches = length_batches(self.lengths, self.cfg.batch, rng, self.cfg.length_jitter)
+            self.noise = self.seeds.torch_generator(self.label, "noise", self.epoch)
+            self.epoch, self.pos = self.epoch + 1, 0
+        idx = self.batches[self.pos]
+        self.pos += 1
+        net.train()
+        x, lengths, targets, target_lengths = pad_batch(self.data, idx, self.norm)
+        if self.cfg.input_noise > 0:
+            x = x + self.cfg.input_noise * torch.randn(x.shape, generator=self.noise)
             x = x * (torch.arange(x.shape[1])[None, :, None] < lengths[:, None, None])
-        loss = ctc_objective(net, x, lengths, targets, target_lengths)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
-        total += float(loss.detach()) * len(idx)
-        count += len(idx)
-    return total / max(count, 1)
+        assert isinstance(net, CTCNet)
+        return ctc_objective(net, x, lengths, targets, target_lengths), len(idx)
+
+    def due(self) -> bool:
+        """True at the end of an epoch."""
+        return self.pos == len(self.batches)
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The best weights, and the epoch counters (checkpoints fall on epoch ends)."""
+        if self.pos != len(self.batches):
+            raise RnnaiError(f"CTC training checkpoints at epoch ends, not at batch {self.pos}")
+        return dict(self.best_state), {
+            "epoch": self.epoch,
+            "best_epoch": self.best_epoch,
+            "best_ler": self.best_ler,
+        }
+
+    def restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        """Continue after the epoch a checkpoint was written at."""
+        self.epoch, self.batches, self.pos = state["epoch"], [], 0
+        self.best_state = dict(tensors)
+        self.best_epoch, self.best_ler = state["best_epoch"], state["best_ler"]
+
+
+@dataclass(frozen=True)
+class _EpochSource:
+    """The `rnnai.train.loop.DataSource` of `train_ctc` (one trial); remembers what it opened."""
+
+    data: LabelledData
+    norm: Normalizer
+    cfg: CTCTrainConfig
+    seeds: Seeds
+    label: str
+    opened: list[_Epochs] = field(default_factory=list)
+
+    def open(self, streams: TrialStreams) -> _Epochs:
+        """Fresh epochs; the streams come from ``seeds`` under ``label`` (one trial)."""
+        self.opened.append(_Epochs(self.data, self.norm, self.cfg, self.seeds, self.label))
+        return self.opened[-1]
+
+
+@dataclass(frozen=True)
+class _BestValidation:
+    """The `rnnai.train.loop.Evaluation` of `train_ctc`: best-path LER on the validation set.
+
+    Never stops a trial (a fixed epoch budget); keeps the weights of the lowest validation LER
+    in the trial's `_Epochs` (the first such epoch on ties). The curve row is (mean training
+    loss, mean validation loss, validation LER); ``wrong`` counts the validation utterances not
+    decoded exactly.
+    """
+
+    valid: LabelledData
+
+    def open(self, streams: TrialStreams, data: TrialData) -> Callable[[nn.Module, float], Check]:
+        """The judge of one trial."""
+        assert isinstance(data, _Epochs)
+        epochs = data
+        refs = [z.tolist() for z in self.valid.labels]
+
+        def judge(net: nn.Module, train_loss: float) -> Check:
+            assert isinstance(net, CTCNet)
+            post = posteriors(net, self.valid, epochs.norm)
+            hyps = _best_path_labels(post)
+            ler = label_error_rate(refs, hyps)
+            if ler < epochs.best_ler:
+                epochs.best_ler, epochs.best_epoch = ler, epochs.epoch
+                epochs.best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            return Check(
+                solved=False,
+                row=(train_loss, post.loss, ler),
+                wrong=sum(h != r for h, r in zip(hyps, refs, strict=True)),
+                size=len(refs),
+                error=ler,
+            )
+
+        return judge
+
+
+def _best_path_labels(post: Posteriors) -> list[list[int]]:
+    hyps = best_path(post.log_probs, post.lengths)
+    assert isinstance(hyps, list), "a batch of posteriors decodes to a list"
+    return [h.labels for h in hyps]
 
 
 def valid_ler(post: Posteriors, data: LabelledData) -> float:
     """Best-path label error rate of posteriors against the data's labellings."""
-    hyps = best_path(post.log_probs, post.lengths)
-    return label_error_rate([z.tolist() for z in data.labels], [h.labels for h in hyps])
+    return label_error_rate([z.tolist() for z in data.labels], _best_path_labels(post))
 
 
 def train_ctc(
@@ -692,6 +804,11 @@ def train_ctc(
 ) -> TrainedCTC:
     """Train a CTC network, checkpointing every epoch; keep the best validation weights.
 
+    Runs the library's one training loop (`rnnai.train.loop.run_trials`, one trial) with an
+    epoch data source (length-sorted minibatches, `ctc_objective`) and a validation hook
+    (best-path LER after every epoch, the best weights kept), Adam from
+    `rnnai.train.loop.make_optimizer`.
+
     Args:
         train: Training data (`LabelledData`).
         valid: Validation data (decoded by best path after every epoch).
@@ -704,7 +821,9 @@ def train_ctc(
         hooks: Checkpointer, progress and log (`rnnai.train.hooks.Hooks`; an experiment's run
             context is one); None: `rnnai.train.hooks.SilentHooks` (no checkpoints, no output).
         seed_keys: Stream names put before every stream's own (the runner passes the
-            experiment's name): stream ``k`` uses ``derive_seed(seed, *seed_keys, *k)``.
+            experiment's name): the initial weights use the torch stream
+            ``derive_seed(seed, *seed_keys, "torch", label, "init")``, epoch e's batches
+            ``derive_seed(seed, *seed_keys, label, "epoch", e)`` (`rnnai.train.loop.Seeds`).
 
     Returns:
         The network with its best validation weights, and the learning curve.
@@ -712,95 +831,50 @@ def train_ctc(
     Raises:
         CTCDataError: If an utterance cannot be labelled by CTC or the data sets disagree.
     """
-    hooks = SilentHooks() if hooks is None else hooks
-    keys = tuple(seed_keys)
-
-    def rng(*k: int | str) -> np.random.Generator:
-        return make_rng(derive_seed(seed, *keys, *k))
-
-    def gen(*k: int | str) -> torch.Generator:
-        return torch_generator(derive_seed(seed, *keys, "torch", *k))
-
     check_ctc_data(train, net_cfg.stack, "training data")
     check_ctc_data(valid, net_cfg.stack, "validation data")
     if tuple(train.alphabet) != tuple(valid.alphabet):
         raise CTCDataError("training and validation data have different alphabets")
+    hooks = SilentHooks() if hooks is None else hooks
     norm = Normalizer.fit(train.features)
-    n_in, C = train.features[0].shape[1], len(train.alphabet)
-    net = CTCNet(n_in, C, net_cfg, gen(label, "init"))
-    opt = torch.optim.Adam(net.parameters(), lr=train_cfg.lr)
+    n_in, C, N = train.features[0].shape[1], len(train.alphabet), len(train.features)
+    seeds = Seeds(seed, tuple(seed_keys))
+    source = _EpochSource(train, norm, train_cfg, seeds, label)
 
-    checkpointer = hooks.checkpointer
-    loaded = checkpointer.load() if checkpointer is not None else None
-    tensors: dict[str, torch.Tensor] = {}
-    saved: dict[str, Any] = {}
-    if loaded is not None:
-        tensors, saved = loaded
-    done: dict[str, Any] = dict(saved.get("done", {}))
-    kept = {k: v for k, v in tensors.items() if k.startswith("done/")}
-    if label in done:  # finished before the kill
-        entry = done[label]
-        net.load_state_dict(unpack_state(entry["net"], kept))
-        return TrainedCTC(label, net, norm, entry["curve"], entry["best_epoch"])
+    def keep_best(net: CTCNet, result: TrialResult) -> dict[str, Any]:
+        epochs = source.opened[-1]
+        net.load_state_dict(epochs.best_state)
+        return {"best_epoch": epochs.best_epoch}
 
-    epoch, curve, best_epoch, best_ler = 0, [], 0, math.inf
-    best_state = {k: v.clone() for k, v in net.state_dict().items()}
-    current = saved.get("current")
-    if current is not None and current.get("label") == label:
-        state = unpack_state(current["nets"], tensors)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        best_state = state["best"]
-        epoch, curve = current["epoch"], current["curve"]
-        best_epoch, best_ler = current["best_epoch"], current["best_ler"]
-
-    def save(extra: dict[str, torch.Tensor], cur: dict[str, Any] | None) -> None:
-        if checkpointer is not None:
-            checkpointer.save({**kept, **extra}, {"done": done, "current": cur})
-
-    with _one_thread(), hooks.progress(train_cfg.epochs, f"{label}: {net_cfg.describe}") as bar:
-        bar.advance(epoch)
-        while epoch < train_cfg.epochs:
-            loss = _epoch_loss(
-                net,
-                opt,
-                train,
-                norm,
-                train_cfg,
-                rng(label, "epoch", epoch),
-                gen(label, "noise", epoch),
-            )
-            post = posteriors(net, valid, norm)
-            ler = valid_ler(post, valid)
-            epoch += 1
-            curve.append([epoch, loss, post.loss, ler])
-            if ler < best_ler:
-                best_ler, best_epoch = ler, epoch
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
-            bar.advance()
-            bar.update(loss=f"{loss:.3f}", valid_ler=f"{ler:.3f}")
-            packed, skel = pack_state(
-                {"net": net.state_dict(), "opt": opt.state_dict(), "best": best_state},
-                prefix="cur",
-            )
-            save(
-                packed,
-                {
-                    "label": label,
-                    "epoch": epoch,
-                    "curve": curve,
-                    "best_epoch": best_epoch,
-                    "best_ler": best_ler,
-                    "nets": skel,
-                },
-            )
-    net.load_state_dict(best_state)
-    packed, skel = pack_state(net.state_dict(), prefix=f"done/{label}")
-    kept |= packed
-    done[label] = {"net": skel, "curve": curve, "best_epoch": best_epoch}
-    save({}, None)
-    hooks.log(
-        f"{label}: {net_cfg.describe}, {net.n_params:,} weights; best validation LER "
-        f"{best_ler:.4f} at epoch {best_epoch}/{train_cfg.epochs} ({train_cfg.describe})"
+    budget = train_cfg.epochs * N
+    config = TrainConfig(
+        optimizer="adam",
+        lr=train_cfg.lr,
+        batch=train_cfg.batch,
+        max_sequences=budget,
+        eval_every=budget,  # and at every epoch end, when the data says so
+        grad_clip=train_cfg.grad_clip if train_cfg.grad_clip > 0 else None,
     )
-    return TrainedCTC(label, net, norm, curve, best_epoch)
+    with _one_thread():
+        run = run_trials(
+            make_net=lambda gen: CTCNet(n_in, C, net_cfg, gen),
+            data=source,
+            evaluation=_BestValidation(valid),
+            config=config,
+            trials=1,
+            seeds=seeds,
+            hooks=hooks,
+            label=label,
+            keys=lambda purpose, trial: (label, purpose),
+            on_trial_end=keep_best,
+        )
+    assert run.net is not None
+    result = run.results[0]
+    curve = [[int(row[0]) // N, *row[1:]] for row in result.curve]  # units -> epochs
+    model = TrainedCTC(label, run.net, norm, curve, result.extra["best_epoch"])
+    hooks.log(
+        f"{label}: {net_cfg.describe}, {run.net.n_params:,} weights; best validation LER "
+        f"{model.best_valid_ler:.4f} at epoch {model.best_epoch}/{train_cfg.epochs} "
+        f"({train_cfg.describe})"
+    )
+    return model
