@@ -50,7 +50,6 @@ paper (4,000 utterances, the paper's 100 cells, 40 epochs; hours on one core, no
 
 Examples:
     >>> import numpy as np
-    >>> from rnnai.experiments.ctc_keyword_spotting import detection_curve, equal_error_rate
     >>> fa, miss, _ = detection_curve(np.array([0.9, 0.8, 0.3, 0.1]),
     ...                               np.array([True, False, True, False]))
     >>> equal_error_rate(fa, miss)

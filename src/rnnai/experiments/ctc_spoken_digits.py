@@ -54,11 +54,9 @@ minutes on one core; measured 5.5 min), paper (more data, the paper's 100 cells,
 hours on one core, not run by us).
 
 Examples:
-    >>> from rnnai.experiments import get_experiment
-    >>> cfg = get_experiment("ctc.spoken_digits").config("smoke")
+    >>> cfg = SpokenDigitsExperiment().config("smoke")
     >>> cfg["net"]["hidden"], cfg["train"]["epochs"], cfg["data"]["test_voices"][0]
     (8, 2, 'en-gb-scotland')
-    >>> from rnnai.experiments.ctc_spoken_digits import verdict
     >>> refs = [[1, 2]] * 20
     >>> verdict(refs, {"blstm": {"prefix_search": refs, "best_path": refs},
     ...                "lstm": {"prefix_search": refs}}).verdict  # no decoder beats another

@@ -47,8 +47,7 @@ Scales: smoke (tiny data and net, 2 epochs), quick (a few minutes on one core; m
 min), paper (6,000 lines, the paper's 100 cells, 40 epochs; hours on one core, not run by us).
 
 Examples:
-    >>> from rnnai.experiments import get_experiment
-    >>> cfg = get_experiment("ctc.text_lines").config("smoke")
+    >>> cfg = TextLinesExperiment().config("smoke")
     >>> cfg["net"]["stack"], cfg["lm_weights"]
     (4, [0.25, 0.5, 1.0, 2.0])
 """
