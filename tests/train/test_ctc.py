@@ -240,8 +240,9 @@ def test_training_logs_its_result_and_shows_progress(tmp_path: Path) -> None:
 
     hooks = Recording()
     train_ctc(synthetic(16, 0), synthetic(8, 1), NET, TRAIN, seed=5, label="mine", hooks=hooks)
-    assert hooks.lines[-1].startswith(f"mine: {NET.describe}") and "best validation LER" in (
-        hooks.lines[-1]
+    assert (
+        hooks.lines[-1].startswith(f"mine: {NET.describe}")
+        and "best validation LER" in (hooks.lines[-1])
     )
     (total, description), *_ = hooks.bars
     assert total == TRAIN.epochs * 16 and description.startswith("mine")  # utterances
