@@ -327,3 +327,16 @@ def test_spike_alignment_counts_spikes_inside_their_word_segment() -> None:
     # stack 2: output frame 3 covers input frames 6-7, outside "b" = [2, 5)
     assert spike_alignment(post, data, spans, stack=2) == (0.5, 2)
     assert spike_alignment(post, data, [[("a", 0, 2), ("b", 2, 8)], [("c", 0, 8)]], 2) == (1.0, 2)
+
+
+def test_momentum_sgd_is_the_2006_optimizer_option() -> None:
+    train, valid = synthetic(16, 0), synthetic(8, 1)
+    sgd = CTCTrainConfig(epochs=2, batch=8, lr=0.05, optimizer="sgd", momentum=0.9)
+    assert sgd.describe.startswith("SGD lr 0.05 momentum 0.9")
+    a = train_ctc(train, valid, NET, sgd, seed=5)
+    b = train_ctc(train, valid, NET, CTCTrainConfig(epochs=2, batch=8, lr=0.05), seed=5)
+    assert len(a.curve) == 2 and a.curve != b.curve
+    with pytest.raises(RnnaiError, match="momentum"):
+        CTCTrainConfig(momentum=0.9)  # Adam has none
+    with pytest.raises(RnnaiError, match="optimizer"):
+        CTCTrainConfig(optimizer="rmsprop")  # type: ignore[arg-type]

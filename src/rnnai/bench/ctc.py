@@ -33,7 +33,7 @@ below; speedup = anchor / ours):
 * ``ours exact vs pyctcdecode unpruned``: like for like without pruning (on fewer utterances:
   the anchor takes seconds per utterance here);
 * ``same best labelling`` (fraction, no anchor): ours exact and pyctcdecode defaults return the
-  same labelling (the issue's requirement on peaky inputs: at least 0.99);
+  same labelling (on peaky inputs we require at least 0.99);
 * ``where they differ, ours has the higher ln p(l|x)`` (fraction): among utterances whose
   labellings differ, the share where ours has the higher CTC log-likelihood ln p(l | x)
   (`rnnai.ctc.ctc_log_likelihood`, the exact forward pass), i.e. where the exact criterion favours

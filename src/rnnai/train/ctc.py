@@ -22,26 +22,29 @@ O = -sum_{(x, z) in S} ln p(z | x) (Eq. 12), here `torch.nn.functional.ctc_loss`
 minibatch and divided by its size. The label error rate (Sec. 2.1) is
 LER = sum ED(h(x), z) / sum |z| over the test set (`rnnai.ctc.label_error_rate`).
 
-Training (`train_ctc`): Adam, minibatches of sequences of similar length (sorted by length with a
-random jitter per epoch, then the batches shuffled), padded batches run with their true lengths
-(the LSTM packs them), gradient-norm clipping, optional Gaussian input noise (Graves et al. 2006
-add noise of standard deviation 0.6 to the TIMIT inputs), inputs normalized per dimension with the
-training set's mean and standard deviation (`Normalizer`). After every epoch the validation set is
-decoded by best path; the weights with the lowest validation LER are kept ("early stopping" in the
-papers, here over a fixed number of epochs, so every run has the same budget). Torch runs on one
-thread inside `train_ctc` and `posteriors` (the result does not depend on the machine's core
-count).
+Training (`train_ctc`) runs the library's one training loop, `rnnai.train.loop.run_trials`, with
+a CTC data source and evaluation hook: Adam (`rnnai.train.loop.make_optimizer`), minibatches of
+sequences of similar length (sorted by length with a random jitter per epoch, then the batches
+shuffled), padded batches run with their true lengths (the LSTM packs them), gradient-norm
+clipping, optional Gaussian input noise (Graves et al. 2006 add noise of standard deviation 0.6 to
+the TIMIT inputs), inputs normalized per dimension with the training set's mean and standard
+deviation (`Normalizer`). After every epoch the validation set is decoded by best path; the
+weights with the lowest validation LER are kept ("early stopping" in the papers, here over a fixed
+number of epochs, so every run has the same budget). Torch runs on one thread inside `train_ctc`
+and `posteriors` (the result does not depend on the machine's core count).
 
-Deviations from the papers: Adam instead of SGD with momentum (0.9, learning rate 1e-4 in 2006);
-all weights drawn uniformly from [-init_range, init_range] (the papers: [-0.1, 0.1]);
-torch.nn.LSTM's cell (forget gate, no peepholes: the 2006 and 2009 BLSTMs had peepholes) unless the
-config names another variant; optional frame stacking (`CTCNetConfig.stack` concatenates k
-consecutive frames, making the sequence k times shorter, a speed measure the papers do not use).
+Deviations from the papers: Adam by default (``CTCTrainConfig(optimizer="sgd", momentum=0.9,
+lr=1e-4)`` is the 2006 setup); all weights drawn uniformly from [-init_range, init_range] (the
+papers: [-0.1, 0.1]); torch.nn.LSTM's cell (forget gate, no peepholes: the 2006 and 2009 BLSTMs
+had peepholes) unless the config names another variant; optional frame stacking
+(`CTCNetConfig.stack` concatenates k consecutive frames, making the sequence k times shorter, a
+speed measure the papers do not use).
 
 Checkpoints: with a checkpointer in the `rnnai.train.hooks.Hooks`, one after every epoch (network,
-optimizer, the best weights so far, the learning curve); the data order and the noise of an epoch
-come from generators derived from the seed and the epoch number, so a run killed at any moment and
-started again with the same checkpointer ends with exactly the same numbers. Several networks
+optimizer, the best weights so far, the learning curve, written by the loop); the data order and
+the noise of an epoch come from generators derived from the seed and the epoch number, so a run
+killed at any moment and started again with the same checkpointer ends with exactly the same
+numbers. Several networks
 trained in one run (distinct ``label`` s) share the checkpoint; finished ones are kept in it.
 
 Any data set with ``features`` (per sequence a (T_i, F) float array), ``labels`` (per sequence an
@@ -83,7 +86,7 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -213,7 +216,7 @@ class CTCTrainConfig:
     batch: int = 16
     """Sequences per minibatch."""
     lr: float = 1e-3
-    """Adam learning rate."""
+    """Learning rate."""
     grad_clip: float = 10.0
     """Clip the gradient's global norm to this (<= 0: no clipping)."""
     input_noise: float = 0.0
@@ -221,6 +224,10 @@ class CTCTrainConfig:
     length_jitter: float = 0.1
     """Relative random jitter of the lengths before sorting them into batches (0: the batches are
     the same every epoch, only their order changes)."""
+    optimizer: Literal["adam", "sgd"] = "adam"
+    """"adam", or "sgd" with ``momentum`` (Graves et al. 2006: momentum 0.9, lr 1e-4)."""
+    momentum: float = 0.0
+    """SGD momentum in [0, 1) (0 for Adam)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch < 1:
@@ -229,15 +236,23 @@ class CTCTrainConfig:
             raise RnnaiError(f"lr must be > 0, got {self.lr}")
         if self.input_noise < 0 or self.length_jitter < 0:
             raise RnnaiError("input_noise and length_jitter must be >= 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise RnnaiError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if not 0.0 <= self.momentum < 1.0 or (self.optimizer == "adam" and self.momentum):
+            raise RnnaiError(
+                f"momentum must be in [0, 1) and 0 for Adam; got {self.momentum} with "
+                f"{self.optimizer!r}"
+            )
 
     @property
     def describe(self) -> str:
         """One line naming the learning setup."""
         noise = f", input noise {self.input_noise}" if self.input_noise else ""
-        return (
-            f"Adam lr {self.lr}, batch {self.batch}, {self.epochs} epochs, clip "
-            f"{self.grad_clip}{noise}"
-        )
+        if self.optimizer == "adam":
+            opt = f"Adam lr {self.lr}"
+        else:
+            opt = f"SGD lr {self.lr}" + (f" momentum {self.momentum}" if self.momentum else "")
+        return f"{opt}, batch {self.batch}, {self.epochs} epochs, clip {self.grad_clip}{noise}"
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -806,7 +821,7 @@ def train_ctc(
 
     Runs the library's one training loop (`rnnai.train.loop.run_trials`, one trial) with an
     epoch data source (length-sorted minibatches, `ctc_objective`) and a validation hook
-    (best-path LER after every epoch, the best weights kept), Adam from
+    (best-path LER after every epoch, the best weights kept), the optimizer from
     `rnnai.train.loop.make_optimizer`.
 
     Args:
@@ -848,8 +863,9 @@ def train_ctc(
 
     budget = train_cfg.epochs * N
     config = TrainConfig(
-        optimizer="adam",
+        optimizer=train_cfg.optimizer,
         lr=train_cfg.lr,
+        momentum=train_cfg.momentum,
         batch=train_cfg.batch,
         max_sequences=budget,
         eval_every=budget,  # and at every epoch end, when the data says so
