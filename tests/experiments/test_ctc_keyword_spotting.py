@@ -16,8 +16,10 @@ from rnnai.experiments.ctc_keyword_spotting import (
     equal_error_rate,
     operating_point,
     precision_recall,
+    sorted_eer,
     verdict,
 )
+from rnnai.runtime.errors import RnnaiError
 
 
 def test_detection_curve_runs_from_nothing_detected_to_everything() -> None:
@@ -65,23 +67,52 @@ def test_operating_point_of_a_binary_detector() -> None:
 
 
 def test_detection_curve_rejects_one_class_and_shape_mismatch() -> None:
-    with pytest.raises(ValueError, match="positive and negative"):
+    with pytest.raises(RnnaiError, match="positive and negative"):
         detection_curve(np.array([0.1, 0.2]), np.array([True, True]))
-    with pytest.raises(ValueError, match="shapes"):
+    with pytest.raises(RnnaiError, match="shapes"):
         detection_curve(np.array([0.1, 0.2]), np.array([True]))
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_sorted_eer_equals_the_eer_of_the_detection_curve(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = np.round(rng.random(200), 1)  # many ties
+    truth = rng.random(200) < 0.3
+    fa, miss, _ = detection_curve(scores, truth)
+    assert sorted_eer(scores, truth) == equal_error_rate(fa, miss)
+
+
+def _case(spot_good: bool, base_good: bool) -> tuple:
+    """40 utterances x 2 keywords; keyword 0 is spoken in even utterances."""
+    truth = np.zeros((40, 2), bool)
+    truth[::2, 0] = True
+    rng = np.random.default_rng(0)
+    scores = np.where(truth, 0.9, 0.1) if spot_good else rng.random((40, 2))
+    found = truth.copy() if base_good else np.zeros((40, 2), bool)
+    found[:8] = ~truth[:8]  # the baseline errs on 8 utterances (16 pairs)
+    return scores, found, truth
+
+
+def _rates(scores: np.ndarray, found: np.ndarray, truth: np.ndarray) -> tuple[dict, dict]:
+    fa, miss, _ = detection_curve(scores.ravel(), truth.ravel())
+    _, _, best_f1, _ = precision_recall(scores.ravel(), truth.ravel())
+    spotter = {"eer": equal_error_rate(fa, miss), "best_f1": best_f1}
+    return spotter, operating_point(found.ravel(), truth.ravel())
+
+
 def test_verdict_rule() -> None:
-    base = {"eer": 0.2, "f1": 0.8}
-    assert verdict({"eer": 0.1, "best_f1": 0.85}, base)[0] == "reproduced"
-    assert verdict({"eer": 0.1, "best_f1": 0.80}, base)[0] == "reproduced"
-    assert verdict({"eer": 0.2, "best_f1": 0.90}, base)[0] == "partial"  # EER only equal
-    assert verdict({"eer": 0.1, "best_f1": 0.70}, base)[0] == "partial"
-    assert verdict({"eer": 0.3, "best_f1": 0.70}, base)[0] == "not_reproduced"
-    # beating a baseline that finds nothing (an untrained net) shows nothing
-    blind = {"eer": 0.5, "f1": 0.0}
-    v, checks = verdict({"eer": 0.2, "best_f1": 0.1}, blind)
-    assert v == "partial" and not checks["baseline_finds_keywords"]
+    case = _case(spot_good=True, base_good=True)  # perfect spotter, baseline errs on 8 of 40
+    j = verdict(*case, *_rates(*case))
+    assert j.verdict == "partial" and [e.passed for e in j.evidence] == [True, True]
+    assert "not the paper's setup" in j.reasons[0]
+    assert j.evidence[0].interval[1] < 0 and j.evidence[0].n == 40
+    case = _case(spot_good=False, base_good=True)  # random scores lose to the baseline
+    j = verdict(*case, *_rates(*case))
+    assert j.verdict == "not_reproduced"
+    case = _case(spot_good=True, base_good=False)  # a baseline that finds (almost) nothing
+    spotter, baseline = _rates(*case)
+    j = verdict(*case, spotter, {**baseline, "f1": 0.0})  # beating a blind baseline shows nothing
+    assert [e.passed for e in j.evidence] == [True, False] and j.verdict == "partial"
 
 
 def test_config_uses_the_data_keywords_and_distinct_seeds() -> None:
@@ -102,7 +133,9 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     res = json.loads((out / "result.json").read_text())
     m = res["metrics"]
     assert res["paper"]["value"] is None
-    assert res["verdict"] == verdict(m["spotter"], m["baseline"])[0]
+    j = res["judgement"]
+    assert res["verdict"] == j["verdict"] != "reproduced" and len(j["evidence"]) == 2
+    assert j["evidence"][0]["ours"] == pytest.approx(m["spotter"]["eer"] - m["baseline"]["eer"])
     assert res["headline"]["value"] == pytest.approx(m["spotter"]["eer"], abs=1e-4)
     assert 0.0 <= m["spotter"]["eer"] <= 1.0 and 0.0 <= m["baseline"]["eer"] <= 1.0
     assert m["data"]["pairs"] == 6 * m["data"]["n_test"]

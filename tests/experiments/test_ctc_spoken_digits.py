@@ -5,31 +5,54 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from rnnai.cli import main
 from rnnai.experiments import get_experiment
-from rnnai.experiments.ctc_spoken_digits import PAPER_LER, TEST_VOICES, verdict
+from rnnai.experiments.ctc_spoken_digits import PAPER_LER, TEST_VOICES, ler_evidence, verdict
+
+REFS = [[1, 2, 3, 4]] * 40
 
 
-def _metrics(blstm_ps: float, blstm_bp: float, lstm_ps: float) -> dict:
+def _hyps(wrong_ps: int, wrong_bp: int, wrong_lstm: int) -> dict:
+    """Decodings of `REFS` where the first ``wrong_*`` utterances lose their last label."""
+
+    def dec(k: int) -> list[list[int]]:
+        return [r[:-1] if i < k else list(r) for i, r in enumerate(REFS)]
+
     return {
-        "blstm": {"test_ler": {"prefix_search": blstm_ps, "best_path": blstm_bp}},
-        "lstm": {"test_ler": {"prefix_search": lstm_ps, "best_path": lstm_ps}},
+        "blstm": {"prefix_search": dec(wrong_ps), "best_path": dec(wrong_bp)},
+        "lstm": {"prefix_search": dec(wrong_lstm), "best_path": dec(wrong_lstm)},
     }
 
 
 def test_verdict_rule() -> None:
-    assert verdict(_metrics(0.05, 0.06, 0.10))[0] == "reproduced"
-    assert verdict(_metrics(0.05, 0.05, 0.10))[0] == "reproduced"  # a tie counts for 2
-    assert verdict(_metrics(0.05, 0.04, 0.10))[0] == "partial"  # prefix search worse
-    assert verdict(_metrics(0.05, 0.06, 0.05))[0] == "partial"  # LSTM as good
-    assert verdict(_metrics(0.0332, 0.0332, 0.0348))[0] == "partial"  # within 10%: no win
-    assert verdict(_metrics(0.0, 0.0, 0.0))[0] == "partial"  # both perfect: no win either
-    assert verdict(_metrics(PAPER_LER, 0.4, 0.5))[0] == "not_reproduced"  # not below 30.51%
-    v, checks = verdict(_metrics(0.5, 0.6, 0.7))
-    assert v == "not_reproduced" and checks["blstm_beats_lstm"]
+    j = verdict(REFS, _hyps(0, 12, 12))  # every test passes, but on other data than TIMIT
+    assert j.verdict == "partial" and [e.passed for e in j.evidence] == [True, True, True]
+    assert "not the paper's setup" in j.reasons[0]
+    j = verdict(REFS, _hyps(2, 2, 12))  # prefix search no better than best path
+    assert j.verdict == "partial" and [e.passed for e in j.evidence] == [True, False, True]
+    j = verdict(REFS, _hyps(2, 3, 3))  # one error fewer in 40 utterances: no significant win
+    assert [e.passed for e in j.evidence] == [True, False, False]
+    j = verdict(REFS, _hyps(40, 40, 40))  # LER 25% but nothing beats anything
+    assert j.verdict == "partial" and j.evidence[0].passed
+    bad = [[5, 6, 7, 8]] * 40
+    j = verdict(REFS, {"blstm": {"prefix_search": bad, "best_path": bad},
+                       "lstm": {"prefix_search": bad}})  # fmt: skip
+    assert j.verdict == "not_reproduced"  # LER 100%, no comparison won
+    assert j.evidence[2].n == 40 and j.evidence[2].interval == (0.0, 0.0)
+
+
+def test_ler_evidence_passes_when_the_paper_is_inside_our_interval_or_we_are_better() -> None:
+    lengths = np.full(40, 10)
+    better = ler_evidence(np.r_[np.ones(10), np.zeros(30)].astype(int), lengths)  # LER 2.5%
+    assert better.passed and better.interval[1] < PAPER_LER
+    near = ler_evidence(np.r_[np.full(20, 2), np.full(20, 5)], lengths)  # 35%: paper inside
+    assert near.passed and near.interval[0] <= PAPER_LER <= near.interval[1]
+    worse = ler_evidence(np.full(40, 6), lengths)  # 60%
+    assert not worse.passed and worse.ours == 0.6
 
 
 def test_test_voices_are_held_out_of_training() -> None:
@@ -63,7 +86,10 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
         assert len(m[net]["curve"]) == 2
     # matched sizes: within 5% of each other
     assert abs(m["lstm"]["params"] - m["blstm"]["params"]) < 0.05 * m["blstm"]["params"]
-    assert res["verdict"] == verdict(m)[0]
+    j = res["judgement"]
+    assert res["verdict"] == j["verdict"] and len(j["evidence"]) == 3
+    assert j["evidence"][0]["ours"] == m["blstm"]["test_ler"]["prefix_search"]
+    assert j["verdict"] != "reproduced"  # not TIMIT: at most partial
     assert res["headline"]["value"] == pytest.approx(
         100 * m["blstm"]["test_ler"]["prefix_search"], abs=0.01
     )

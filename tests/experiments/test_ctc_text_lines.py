@@ -12,17 +12,33 @@ from click.testing import CliRunner
 from rnnai.cli import main
 from rnnai.ctc import WordBigramLM
 from rnnai.experiments import get_experiment
-from rnnai.experiments._ctc_common import Posteriors
-from rnnai.experiments.ctc_text_lines import decode_dictionary, verdict
+from rnnai.experiments.ctc_text_lines import PAPER_WORD_ACCURACY, decode_dictionary, verdict
+from rnnai.train.ctc import Posteriors
+
+REFS = ["stop the music now"] * 40  # 4 words per line
+
+
+def _texts(wrong_lm: int, wrong_bp: int) -> dict[str, list[str]]:
+    """Decodings where the first ``wrong_*`` lines misread one word (of 4)."""
+
+    def dec(k: int) -> list[str]:
+        return ["stop the muse now" if i < k else r for i, r in enumerate(REFS)]
+
+    return {"dictionary_lm": dec(wrong_lm), "best_path": dec(wrong_bp)}
 
 
 def test_verdict_rule() -> None:
-    assert verdict({"best_path": 0.3, "dictionary_lm": 0.2})[0] == "reproduced"
-    assert verdict({"best_path": 0.3, "dictionary_lm": 0.259})[0] == "reproduced"
-    assert verdict({"best_path": 0.5, "dictionary_lm": 0.4})[0] == "partial"  # accuracy 60%
-    assert verdict({"best_path": 0.1, "dictionary_lm": 0.2})[0] == "partial"  # dict hurts
-    v, checks = verdict({"best_path": 0.3, "dictionary_lm": 0.5})
-    assert v == "not_reproduced" and not any(checks.values())
+    j = verdict(REFS, _texts(4, 30))  # accuracy 97.5%, dictionary fixes 26 lines
+    assert j.verdict == "partial" and [e.passed for e in j.evidence] == [True, True]
+    assert "not the paper's setup" in j.reasons[0]
+    j = verdict(REFS, _texts(4, 5))  # one line fewer: no significant improvement
+    assert j.verdict == "partial" and [e.passed for e in j.evidence] == [False, True]
+    j = verdict(REFS, _texts(40, 40))  # accuracy 75%: the paper's 74.1% inside the interval
+    assert [e.passed for e in j.evidence] == [False, True]
+    assert j.evidence[1].ours == 0.75 and j.evidence[1].paper == PAPER_WORD_ACCURACY
+    bad = {"dictionary_lm": ["a b c d"] * 40, "best_path": ["stop the muse now"] * 40}
+    j = verdict(REFS, bad)  # the dictionary hurts and accuracy is 0
+    assert j.verdict == "not_reproduced"
 
 
 def _spiky(path: list[int], C: int) -> np.ndarray:
@@ -70,7 +86,9 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     m = res["metrics"]
     assert res["paper"]["value"] == 74.1
     assert set(m["test_wer"]) == {"best_path", "dictionary", "dictionary_lm"}
-    assert res["verdict"] == verdict(m["test_wer"])[0]
+    j = res["judgement"]
+    assert res["verdict"] == j["verdict"] != "reproduced" and len(j["evidence"]) == 2
+    assert j["evidence"][1]["ours"] == pytest.approx(m["test_word_accuracy"]["dictionary_lm"])
     assert res["headline"]["value"] == pytest.approx(
         100 * (1 - m["test_wer"]["dictionary_lm"]), abs=0.01
     )
@@ -92,8 +110,15 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_same_result(
 ) -> None:
     from rnnai.experiments import runner
 
-    ref = runner.run_experiment("ctc.text_lines", "smoke", out=tmp_path / "ref", quiet=True)
     save = runner._RunCheckpointer.save
+    fresh_saves = {"n": 0}
+
+    def counting_fresh_save(self, tensors, state):  # type: ignore[no-untyped-def]
+        save(self, tensors, state)
+        fresh_saves["n"] += 1
+
+    monkeypatch.setattr(runner._RunCheckpointer, "save", counting_fresh_save)
+    ref = runner.run_experiment("ctc.text_lines", "smoke", out=tmp_path / "ref", quiet=True)
     calls = {"n": 0}
 
     def killing_save(self, tensors, state):  # type: ignore[no-untyped-def]
@@ -117,5 +142,5 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_same_result(
         "ctc.text_lines", "smoke", out=tmp_path / "run", resume=True, quiet=True
     )
     assert got["metrics"] == ref["metrics"] and got["verdict"] == ref["verdict"]
-    # it continued: only epoch 2 and the final save, not the 2 epochs + final of a fresh run
-    assert resumed_saves["n"] == 2
+    # it continued: every save of a fresh run but the first epoch's
+    assert resumed_saves["n"] == fresh_saves["n"] - 1

@@ -266,10 +266,12 @@ def prefix_search_py(
     for t in range(T):
         acc += y[t][blank]
         gamma_b.append(acc)
-    gammas = {(): ([NEG_INF] * T, gamma_b)}
-    P = {(): gamma_b[-1]}
-    P_ext = {(): logsubexp_py(0.0, gamma_b[-1])}
-    l_star, p_star = (), ()
+    Prefix = tuple[int, ...]
+    gammas: dict[Prefix, tuple[list[float], list[float]]] = {(): ([NEG_INF] * T, gamma_b)}
+    P: dict[Prefix, float] = {(): gamma_b[-1]}
+    P_ext: dict[Prefix, float] = {(): logsubexp_py(0.0, gamma_b[-1])}
+    l_star: Prefix = ()
+    p_star: Prefix = ()
     queue: list[tuple[float, int, tuple[int, ...]]] = []
     counter = 0
     expansions = 0
@@ -704,7 +706,8 @@ def prefix_beam_search_py(
     n_ctx = lm_logp.shape[0]
     y = logp.tolist()
     lm = lm_logp.tolist()
-    info = {(): (ctx0, 0, 0.0)}  # prefix -> (LM context, trie node, alpha ln P_lm + beta |p|)
+    # prefix -> (LM context, trie node, alpha ln P_lm + beta |p|)
+    info: dict[tuple[int, ...], tuple[int, int, float]] = {(): (ctx0, 0, 0.0)}
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}  # best first
     for t in range(T):
         nxt: dict[tuple[int, ...], tuple[float, float]] = {}
@@ -898,8 +901,9 @@ def token_passing_py(
         ext.append(e)
     y = logp.tolist()
     g = (lm_weight * lm).tolist()
-    tok = [[(NEG_INF, ()) for _ in e] for e in ext]
-    start = (0.0, ())
+    Token = tuple[float, tuple[int, ...]]  # (score, word history)
+    tok: list[list[Token]] = [[(NEG_INF, ()) for _ in e] for e in ext]
+    start: Token = (0.0, ())
     for t in range(T):
         outs = [(w, tok[w][-1], tok[w][-2]) for w in range(W)]
         new = []

@@ -32,6 +32,14 @@ blank and repeat transitions that keep a prefix are never skipped, and the beam 
 All in log space, in the `rnnai.ctc._kernels.prefix_beam_search` kernel (prefixes as nodes of a
 tree of integer arrays; a heap of the beam best and bounds on each prefix's best extension skip
 most of the beam x C extensions; ties go to the earlier candidate in the textbook order).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.ctc import beam_search
+    >>> y = np.log(np.array([[0.6, 0.4, 0.0001], [0.6, 0.4, 0.0001]]) + 1e-12)
+    >>> y -= np.logaddexp.reduce(y, axis=1, keepdims=True)
+    >>> beam_search(y, beam=4).labels  # "a" (paths a-, -a, aa) beats the best path's ""
+    [1]
 """
 
 from __future__ import annotations

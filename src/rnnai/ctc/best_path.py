@@ -9,6 +9,15 @@ take the most probable path and collapse it,
 where B removes repeated labels and then blanks. Because the path's probability factorises over
 frames, pi*_t = argmax_k y^t_k frame by frame. The result need not be the most probable labelling
 (many paths map to one labelling); `rnnai.ctc.prefix_search` finds that one.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.ctc import best_path, collapse
+    >>> collapse(np.array([1, 1, 0, 1, 2, 2, 0]))
+    [1, 1, 2]
+    >>> y = np.log(np.array([[0.6, 0.4], [0.6, 0.4]]))  # (T, C)
+    >>> best_path(y).labels  # the single best path is all blanks
+    []
 """
 
 from __future__ import annotations

@@ -17,6 +17,14 @@ strongest spike (summed over neighbouring frames), as in the paper.
 
 Only the best occurrence per keyword and utterance is reported. Cost: one forward pass per start
 frame, O(T^2 |k|) in the worst case, cut short when a start's remaining mass cannot win.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.ctc import spot_keywords
+    >>> y = np.log(np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.9, 0.05, 0.05]]))
+    >>> hit, miss = spot_keywords(y, [[1], [2]])
+    >>> (hit.start, hit.end), round(hit.confidence, 2) > round(miss.confidence, 2)
+    ((1, 1), True)
 """
 
 from __future__ import annotations
@@ -57,8 +65,8 @@ def spot_keywords(
     x = prepare(log_probs, lengths, blank)
     C = x.log_probs.shape[2]
     kws = []
-    for kw in keywords:
-        kw = np.asarray(kw, dtype=np.int64).reshape(-1)
+    for keyword in keywords:
+        kw = np.asarray(keyword, dtype=np.int64).reshape(-1)
         if kw.size == 0 or (kw < 0).any() or (kw >= C).any() or (kw == blank).any():
             raise CTCInputError(
                 f"keywords must be non-empty label sequences in [0, {C}) without the blank "

@@ -15,6 +15,14 @@
   last word possibly still unfinished (it must be finished at the end).
 * `WordBigramLM`: P(w | v) over dictionary words with add-k smoothing, for token passing (Graves
   et al. 2009 use a bigram word grammar); row/column W hold the start/end-of-sentence symbol.
+
+Examples:
+    >>> from rnnai.ctc import CharNgramLM, WordBigramLM, encode
+    >>> encode("ab", ("<blank>", "a", "b"))
+    [1, 2]
+    >>> lm = WordBigramLM(k=0.1).fit([[0, 1], [0, 1], [1]], 2)  # two words, 0 then 1
+    >>> bool(lm.log_prob([0, 1]) > lm.log_prob([1, 0]))
+    True
 """
 
 from __future__ import annotations

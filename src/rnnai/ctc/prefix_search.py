@@ -27,6 +27,13 @@ log-probabilities plus ``ln y^t_b`` of the boundary frames, a lower bound on ln 
 Deviations: all quantities are in log space (the paper works with probabilities, which underflow
 for long T). The search is exponential in the worst case; ``max_expansions`` caps it per section
 and a `UserWarning` says when the cap was hit (the result is then the best found so far).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.ctc import best_path, prefix_search
+    >>> y = np.log(np.array([[0.6, 0.4], [0.6, 0.4]]))  # (T, C): blank, "a"
+    >>> best_path(y).labels, prefix_search(y).labels  # p("a") = 0.64 > p("") = 0.36
+    ([], [1])
 """
 
 from __future__ import annotations

@@ -19,6 +19,15 @@ underflows for long T. ``-ctc_log_likelihood`` equals ``torch.nn.functional.ctc_
 and returns the most probable one: ``argmax_l p(l | x)``, the decoding rule that prefix search and
 beam search approximate (Graves et al. 2006, Eq. 9). It is exponential in T and meant for tests
 and for small hand-made examples only.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.ctc import ctc_log_likelihood, exact_decode
+    >>> y = np.log(np.array([[0.6, 0.4], [0.6, 0.4]]))  # (T, C)
+    >>> round(float(np.exp(ctc_log_likelihood(y, [1]))), 2)  # paths a-, -a, aa
+    0.64
+    >>> exact_decode(y).labels
+    [1]
 """
 
 from __future__ import annotations
@@ -108,7 +117,8 @@ def exact_decode(
                 f"exact_decode would score {count} labellings (T = {y.shape[0]}, "
                 f"{len(symbols)} labels); the limit is {MAX_EXACT_LABELLINGS}"
             )
-        best, best_l = -np.inf, ()
+        best = -np.inf
+        best_l: tuple[int, ...] = ()
         for m in range(n + 1):
             for lab in itertools.product(symbols, repeat=m):
                 v = _kernels.ctc_forward(y, np.array(lab, dtype=np.int64), blank)

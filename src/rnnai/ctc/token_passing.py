@@ -25,6 +25,13 @@ final label, because a word may start right after the previous word's last label
 first label differs (else the CTC collapse would merge them). (2) The empty word sequence (all
 blanks) is a candidate too, and the LM's start and end probabilities are used. Cost: O(T W^2 +
 T sum_w |w'|) for W words (the argmax over v is done for every w; fine for a few thousand words).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.ctc import token_passing
+    >>> y = np.log(np.array([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]]))  # a _ b
+    >>> token_passing(y, [[1, 2], [2, 1]]).words  # dictionary: "ab", "ba"
+    [0]
 """
 
 from __future__ import annotations

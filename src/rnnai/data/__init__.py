@@ -4,8 +4,17 @@
 * `make_text_lines` (DejaVu text lines with distortions, image columns; preset `TEXT_LINES`),
 
 both returning a `LabelledSequences` (features, CTC labels, transcripts, word spans, provenance),
-deterministic for a seed and cached on disk (`default_cache_dir`). `text_corpus` draws the texts
-alone (to fit language models), `vocabulary` gives the lexicon (for dictionary decoding).
+deterministic for a seed and cached on disk (`default_cache_dir`). `make_splits` makes the
+training, validation and test splits of a data set in one call (`Split`: config, size, seed).
+`text_corpus` draws the texts alone (to fit language models), `vocabulary` gives the lexicon (for
+dictionary decoding).
+
+Examples:
+    >>> from rnnai.data import TEXT_LINES, text_corpus, vocabulary
+    >>> len(text_corpus(TEXT_LINES, 3, seed=0))
+    3
+    >>> "stop" in vocabulary(TEXT_LINES) or len(vocabulary(TEXT_LINES)) > 100
+    True
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from rnnai.data.speech import (
     speech_alphabet,
     synthesize,
 )
+from rnnai.data.splits import Split, make_splits
 from rnnai.data.text_lines import (
     TEXT_LINES,
     TextLineConfig,
@@ -42,12 +52,14 @@ __all__ = [
     "CacheError",
     "LabelledSequences",
     "SpeechConfig",
+    "Split",
     "TextLineConfig",
     "default_cache_dir",
     "espeak_version",
     "installed_fonts",
     "log_mel",
     "make_speech",
+    "make_splits",
     "make_text_lines",
     "render_line",
     "require_espeak",

@@ -145,7 +145,7 @@ def save_sequences(path: Path | str, data: LabelledSequences) -> None:
         OSError: If the folder cannot be written (``path`` is then left as it was).
     """
     buffer = io.BytesIO()
-    np.savez(buffer, **_to_arrays(data))
+    np.savez(buffer, allow_pickle=False, **_to_arrays(data))
     atomic_write_bytes(path, buffer.getvalue())
 
 

@@ -10,6 +10,15 @@ labelling), its transcript ``texts[i]`` and, when the generator knows them, the 
 The label unit is the alphabet's: one-character symbols (plus a space symbol) give character
 labellings, multi-character symbols (word tokens, as in connected digits) give word labellings,
 whose text joins the words with single spaces.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.data import LabelledSequences
+    >>> data = LabelledSequences(
+    ...     features=[np.zeros((5, 3), np.float32)], labels=[np.array([1, 2])], texts=["ab"],
+    ...     alphabet=("<blank>", "a", "b"), word_spans=None, meta={})
+    >>> data.decode_labels(data.labels[0]), data.feature_dim, data.lengths.tolist()
+    ('ab', 3, [5])
 """
 
 from __future__ import annotations

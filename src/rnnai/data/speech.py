@@ -54,6 +54,15 @@ Pipeline for item i of seed s (its own random streams, so item i does not depend
 
 Results are cached on disk (`rnnai.data._cache`), keyed by config, seed, n, the data-format version
 and the espeak-ng, librosa, soxr and numpy versions.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.data import DIGITS, log_mel, speech_alphabet
+    >>> speech_alphabet(DIGITS)[:3]
+    ('<blank>', 'zero', 'one')
+    >>> t = np.arange(16000) / 16000
+    >>> log_mel(np.sin(2 * np.pi * 440 * t), 16000, n_mels=20, win_ms=25, hop_ms=10).shape
+    (101, 20)
 """
 
 from __future__ import annotations
@@ -133,7 +142,7 @@ def _check_frames(sample_rate: int, win_ms: float, hop_ms: float, n_mels: int, w
         raise RnnaiError(f"{what}: n_mels must be an int >= 1, got {n_mels!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpeechConfig:
     """What to say and how: vocabulary, voices, prosody, noise and features.
 
@@ -742,7 +751,7 @@ def make_speech(
         "format": FORMAT_VERSION,
         "versions": {
             "espeak-ng": espeak_version(),
-            "librosa": librosa.__version__,
+            "librosa": librosa.__version__,  # type: ignore[attr-defined]  # lazy-loader module
             "soxr": soxr.__version__,
             "numpy": np.__version__,
         },

@@ -37,6 +37,13 @@ approximate by up to ``|s| * height / 2`` columns at the top and bottom of slant
 Deviation from the paper: machine print with synthetic distortions is far easier and more
 regular than handwriting; the paper's features (nine geometric features per column of a
 normalized handwriting image) are replaced by the raw pixel columns.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.data import TEXT_LINES, render_line
+    >>> image = render_line("stop", TEXT_LINES, np.random.default_rng(0))  # (height, W)
+    >>> image.shape[0] == TEXT_LINES.height and bool(0.0 <= image.min() <= image.max() <= 1.0)
+    True
 """
 
 from __future__ import annotations
@@ -84,7 +91,7 @@ class _Progress(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TextLineConfig:
     """What to write and how to distort it.
 

@@ -15,6 +15,15 @@ probability ``smoothing`` the next word is instead uniform over the whole vocabu
 The table depends only on (vocabulary, k, eps, grammar_seed), never on the data seed, so the
 same "language" underlies every split drawn from one config. A line has a word count uniform in
 ``min_words..max_words``; its words are joined by single spaces.
+
+Examples:
+    >>> from rnnai.data import KEYWORDS, TEXT_LINES, text_corpus, vocabulary
+    >>> lines = text_corpus(TEXT_LINES, 2, seed=0)
+    >>> lines == text_corpus(TEXT_LINES, 2, seed=0), all(
+    ...     w in vocabulary(TEXT_LINES) for line in lines for w in line.split())
+    (True, True)
+    >>> "stop" in KEYWORDS
+    True
 """
 
 from __future__ import annotations

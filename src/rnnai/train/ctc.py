@@ -1,5 +1,4 @@
-"""Shared machinery of the CTC reproductions: the BLSTM-CTC network, training with checkpoints
-that resume exactly, decoding and scoring, and the plots.
+"""Train a (B)LSTM-CTC network on your own (features, labels): network, training, decoding aids.
 
 Papers:
 
@@ -23,37 +22,71 @@ O = -sum_{(x, z) in S} ln p(z | x) (Eq. 12), here `torch.nn.functional.ctc_loss`
 minibatch and divided by its size. The label error rate (Sec. 2.1) is
 LER = sum ED(h(x), z) / sum |z| over the test set (`rnnai.ctc.label_error_rate`).
 
-Training (`train_ctc`): Adam, minibatches of sequences of similar length (sorted by length with a
-random jitter per epoch, then the batches shuffled), padded batches run with their true lengths
-(the LSTM packs them), gradient-norm clipping, optional Gaussian input noise (Graves et al. 2006
-add noise of standard deviation 0.6 to the TIMIT inputs), inputs normalized per dimension with the
-training set's mean and standard deviation. After every epoch the validation set is decoded by
-best path; the weights with the lowest validation LER are kept ("early stopping" in the papers,
-here over a fixed number of epochs, so every run has the same budget). Torch runs on one thread
-inside `train_ctc` and `posteriors` (the result does not depend on the machine's core count).
+Training (`train_ctc`) runs the library's one training loop, `rnnai.train.loop.run_trials`, with
+a CTC data source and evaluation hook: Adam (`rnnai.train.loop.make_optimizer`), minibatches of
+sequences of similar length (sorted by length with a random jitter per epoch, then the batches
+shuffled), padded batches run with their true lengths (the LSTM packs them), gradient-norm
+clipping, optional Gaussian input noise (Graves et al. 2006 add noise of standard deviation 0.6 to
+the TIMIT inputs), inputs normalized per dimension with the training set's mean and standard
+deviation (`Normalizer`). After every epoch the validation set is decoded by best path; the
+weights with the lowest validation LER are kept ("early stopping" in the papers, here over a fixed
+number of epochs, so every run has the same budget). Torch runs on one thread inside `train_ctc`
+and `posteriors` (the result does not depend on the machine's core count).
 
-Deviations from the papers, for every experiment that uses this module: Adam instead of SGD with
-momentum (0.9, learning rate 1e-4 in 2006); all weights drawn uniformly from
-[-init_range, init_range] (the papers: [-0.1, 0.1]); torch.nn.LSTM's cell (forget gate, no
-peepholes: the 2006 and 2009 BLSTMs had peepholes) unless the config names another variant;
-optional frame stacking (`CTCNetConfig.stack` concatenates k consecutive frames, making the
-sequence k times shorter, a speed measure the papers do not use).
+Deviations from the papers: Adam by default (``CTCTrainConfig(optimizer="sgd", momentum=0.9,
+lr=1e-4)`` is the 2006 setup); all weights drawn uniformly from [-init_range, init_range] (the
+papers: [-0.1, 0.1]); torch.nn.LSTM's cell (forget gate, no peepholes: the 2006 and 2009 BLSTMs
+had peepholes) unless the config names another variant; optional frame stacking
+(`CTCNetConfig.stack` concatenates k consecutive frames, making the sequence k times shorter, a
+speed measure the papers do not use).
 
-Checkpoints: one after every epoch (network, optimizer, the best weights so far, the learning
-curve); the data order and the noise of an epoch come from generators derived from the run seed
-and the epoch number, so a run killed at any moment and resumed with ``--resume`` ends with exactly
-the same numbers. Several networks trained in one run (distinct ``label`` s) share the
-checkpoint; finished ones are kept in it.
+Checkpoints: with a checkpointer in the `rnnai.train.hooks.Hooks`, one after every epoch (network,
+optimizer, the best weights so far, the learning curve, written by the loop); the data order and
+the noise of an epoch come from generators derived from the seed and the epoch number, so a run
+killed at any moment and started again with the same checkpointer ends with exactly the same
+numbers. Several networks
+trained in one run (distinct ``label`` s) share the checkpoint; finished ones are kept in it.
+
+Any data set with ``features`` (per sequence a (T_i, F) float array), ``labels`` (per sequence an
+int array of labels in 1..C-1), ``texts`` and ``alphabet`` (``alphabet[0]`` the blank) can be used
+(`LabelledData`; `rnnai.data.LabelledSequences` is one).
+
+Examples:
+    Train a small BLSTM-CTC on your own data and decode it:
+
+    >>> import numpy as np
+    >>> from rnnai.ctc import best_path
+    >>> from rnnai.data import LabelledSequences
+    >>> from rnnai.train.ctc import CTCNetConfig, CTCTrainConfig, posteriors, train_ctc
+    >>> rng = np.random.default_rng(0)
+    >>> alphabet = ("<blank>", "a", "b")
+    >>> def utterance():
+    ...     z = rng.integers(1, 3, size=3)
+    ...     x = np.repeat(np.eye(3, dtype=np.float32)[z], 3, axis=0)  # 3 frames per label
+    ...     return x + rng.normal(0, 0.1, x.shape).astype(np.float32), z
+    >>> def make(n):
+    ...     xs, zs = zip(*[utterance() for _ in range(n)])
+    ...     texts = ["".join(alphabet[k] for k in z) for z in zs]
+    ...     return LabelledSequences(list(xs), list(zs), texts, alphabet, None, {})
+    >>> train, valid = make(32), make(8)
+    >>> model = train_ctc(
+    ...     train, valid, CTCNetConfig(hidden=8, layers=1), CTCTrainConfig(epochs=2, lr=0.03),
+    ...     seed=0,
+    ... )
+    >>> len(model.curve), model.best_epoch in (1, 2)
+    (2, True)
+    >>> post = posteriors(model.net, valid, model.norm)
+    >>> post.log_probs.shape[0], len(best_path(post.log_probs, post.lengths))
+    (8, 8)
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -61,10 +94,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnai.ctc import best_path, label_error_rate
-from rnnai.experiments.base import RunContext
 from rnnai.nn.lstm import LSTM, VARIANTS
-from rnnai.runtime.checkpoint import pack_state, unpack_state
 from rnnai.runtime.errors import RnnaiError
+from rnnai.train.hooks import Hooks, SilentHooks
+from rnnai.train.loop import (
+    Check,
+    Seeds,
+    TrainConfig,
+    TrialData,
+    TrialResult,
+    TrialStreams,
+    run_trials,
+)
 
 __all__ = [
     "CTCDataError",
@@ -76,15 +117,11 @@ __all__ = [
     "Posteriors",
     "TrainedCTC",
     "check_ctc_data",
-    "config_dict",
     "count_params",
-    "data_cache_dir",
     "ctc_objective",
     "length_batches",
     "matched_unidirectional",
     "pad_batch",
-    "plot_alignment",
-    "plot_learning_curves",
     "posteriors",
     "spike_alignment",
     "spikes",
@@ -98,25 +135,34 @@ class CTCDataError(RnnaiError):
 
 
 class LabelledData(Protocol):
-    """What the harness needs from a data set (`rnnai.data.LabelledSequences` has it).
+    """What training and evaluation read from a data set (`rnnai.data.LabelledSequences` is one).
 
-    Attributes:
-        features: Per utterance a (T_i, F) float32 array of input frames.
-        labels: Per utterance a (L_i,) int64 array of labels in 1..C-1 (0 is the blank).
-        texts: Per utterance its transcript.
-        alphabet: The label names, ``alphabet[0] == "<blank>"``; C = len(alphabet).
+    Any object with these read-only attributes will do (a frozen dataclass, a named tuple).
     """
 
-    features: list[np.ndarray]
-    labels: list[np.ndarray]
-    texts: list[str]
-    alphabet: tuple[str, ...]
+    @property
+    def features(self) -> Sequence[np.ndarray]:
+        """Per utterance a (T_i, F) float array of input frames."""
+        ...
 
-    def __len__(self) -> int: ...
+    @property
+    def labels(self) -> Sequence[np.ndarray]:
+        """Per utterance a (L_i,) int array of labels in 1..C-1 (0 is the blank)."""
+        ...
+
+    @property
+    def texts(self) -> Sequence[str]:
+        """Per utterance its transcript."""
+        ...
+
+    @property
+    def alphabet(self) -> Sequence[str]:
+        """The label names, ``alphabet[0]`` the blank; C = len(alphabet)."""
+        ...
 
 
 # ----------------------------------------------------------------------------- configuration
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CTCNetConfig:
     """The network of one CTC reproduction."""
 
@@ -139,15 +185,15 @@ class CTCNetConfig:
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.layers < 1 or self.stack < 1 or self.projection < 0:
-            raise ValueError(
+            raise RnnaiError(
                 "hidden, layers and stack must be >= 1 and projection >= 0; got "
                 f"hidden={self.hidden}, layers={self.layers}, stack={self.stack}, "
                 f"projection={self.projection}"
             )
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown LSTM variant {self.variant!r}; one of {sorted(VARIANTS)}")
+            raise RnnaiError(f"unknown LSTM variant {self.variant!r}; one of {sorted(VARIANTS)}")
         if not self.init_range > 0:
-            raise ValueError(f"init_range must be > 0, got {self.init_range}")
+            raise RnnaiError(f"init_range must be > 0, got {self.init_range}")
 
     @property
     def describe(self) -> str:
@@ -161,7 +207,7 @@ class CTCNetConfig:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CTCTrainConfig:
     """How a CTC network is trained."""
 
@@ -170,7 +216,7 @@ class CTCTrainConfig:
     batch: int = 16
     """Sequences per minibatch."""
     lr: float = 1e-3
-    """Adam learning rate."""
+    """Learning rate."""
     grad_clip: float = 10.0
     """Clip the gradient's global norm to this (<= 0: no clipping)."""
     input_noise: float = 0.0
@@ -178,23 +224,35 @@ class CTCTrainConfig:
     length_jitter: float = 0.1
     """Relative random jitter of the lengths before sorting them into batches (0: the batches are
     the same every epoch, only their order changes)."""
+    optimizer: Literal["adam", "sgd"] = "adam"
+    """"adam", or "sgd" with ``momentum`` (Graves et al. 2006: momentum 0.9, lr 1e-4)."""
+    momentum: float = 0.0
+    """SGD momentum in [0, 1) (0 for Adam)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch < 1:
-            raise ValueError(f"epochs and batch must be >= 1; got {self.epochs}, {self.batch}")
+            raise RnnaiError(f"epochs and batch must be >= 1; got {self.epochs}, {self.batch}")
         if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            raise RnnaiError(f"lr must be > 0, got {self.lr}")
         if self.input_noise < 0 or self.length_jitter < 0:
-            raise ValueError("input_noise and length_jitter must be >= 0")
+            raise RnnaiError("input_noise and length_jitter must be >= 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise RnnaiError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if not 0.0 <= self.momentum < 1.0 or (self.optimizer == "adam" and self.momentum):
+            raise RnnaiError(
+                f"momentum must be in [0, 1) and 0 for Adam; got {self.momentum} with "
+                f"{self.optimizer!r}"
+            )
 
     @property
     def describe(self) -> str:
         """One line naming the learning setup."""
         noise = f", input noise {self.input_noise}" if self.input_noise else ""
-        return (
-            f"Adam lr {self.lr}, batch {self.batch}, {self.epochs} epochs, clip "
-            f"{self.grad_clip}{noise}"
-        )
+        if self.optimizer == "adam":
+            opt = f"Adam lr {self.lr}"
+        else:
+            opt = f"SGD lr {self.lr}" + (f" momentum {self.momentum}" if self.momentum else "")
+        return f"{opt}, batch {self.batch}, {self.epochs} epochs, clip {self.grad_clip}{noise}"
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -294,7 +352,7 @@ def length_batches(
 
 
 def pad_batch(
-    data: LabelledData, idx: Sequence[int], norm: Normalizer
+    data: LabelledData, idx: Sequence[int] | np.ndarray, norm: Normalizer
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Normalized, zero-padded inputs and concatenated targets for `F.ctc_loss`.
 
@@ -349,7 +407,7 @@ class CTCNet(nn.Module):
     ) -> None:
         super().__init__()
         if n_in < 1 or n_classes < 2:
-            raise ValueError(
+            raise RnnaiError(
                 f"CTCNet needs n_in >= 1 and n_classes >= 2 (blank + a label); got {n_in}, "
                 f"{n_classes}"
             )
@@ -381,7 +439,7 @@ class CTCNet(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, L, F) -> ((N, L', C) log-probabilities, (N,) output lengths)."""
         if x.dim() != 3 or x.shape[2] != self.n_in:
-            raise ValueError(f"CTCNet expected input (N, L, {self.n_in}), got {tuple(x.shape)}")
+            raise RnnaiError(f"CTCNet expected input (N, L, {self.n_in}), got {tuple(x.shape)}")
         N, L, _ = x.shape
         if lengths is None:
             lengths = torch.full((N,), L, dtype=torch.long)
@@ -618,57 +676,169 @@ class TrainedCTC:
         }
 
 
-def _epoch_loss(
-    net: CTCNet,
-    opt: torch.optim.Optimizer,
-    data: LabelledData,
-    norm: Normalizer,
-    cfg: CTCTrainConfig,
-    rng: np.random.Generator,
-    gen: torch.Generator,
-) -> float:
-    """One pass over the training set; returns the mean per-utterance loss."""
-    net.train()
-    total, count = 0.0, 0
-    for idx in length_batches([len(x) for x in data.features], cfg.batch, rng, cfg.length_jitter):
-        x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
-        if cfg.input_noise > 0:
-            x = x + cfg.input_noise * torch.randn(x.shape, generator=gen)
+class _Epochs:
+    """One trial's training data for `rnnai.train.loop.run_trials`: epochs of minibatches.
+
+    Epoch e draws its batches (`length_batches`) from the stream ``(label, "epoch", e)`` and its
+    input noise from the torch stream ``(label, "noise", e)``; the loop counts utterances, and
+    `due` asks for an evaluation at the end of every epoch. The best validation weights so far
+    (kept by `_BestValidation`) travel in this object's checkpoint state.
+    """
+
+    def __init__(
+        self,
+        data: LabelledData,
+        norm: Normalizer,
+        cfg: CTCTrainConfig,
+        seeds: Seeds,
+        label: str,
+    ) -> None:
+        self.data, self.norm, self.cfg, self.seeds, self.label = data, norm, cfg, seeds, label
+        self.lengths = [len(x) for x in data.features]
+        self.epoch = 0  # epochs started
+        self.batches: list[np.ndarray] = []
+        self.pos = 0
+        self.noise: torch.Generator | None = None
+        self.best_state: dict[str, torch.Tensor] = {}
+        self.best_epoch = 0
+        self.best_ler = math.inf
+
+    def next_loss(self, net: nn.Module) -> tuple[torch.Tensor, int]:
+        """The CTC objective of the next minibatch (`ctc_objective`) and its utterance count."""
+        if self.pos == len(self.batches):  # a new epoch
+            rng = self.seeds.rng(self.label, "epoch", self.epoch)
+            self.batches = length_batches(self.lengths, self.cfg.batch, rng, self.cfg.length_jitter)
+            self.noise = self.seeds.torch_generator(self.label, "noise", self.epoch)
+            self.epoch, self.pos = self.epoch + 1, 0
+        idx = self.batches[self.pos]
+        self.pos += 1
+        net.train()
+        x, lengths, targets, target_lengths = pad_batch(self.data, idx, self.norm)
+        if self.cfg.input_noise > 0:
+            x = x + self.cfg.input_noise * torch.randn(x.shape, generator=self.noise)
             x = x * (torch.arange(x.shape[1])[None, :, None] < lengths[:, None, None])
-        loss = ctc_objective(net, x, lengths, targets, target_lengths)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
-        total += float(loss.detach()) * len(idx)
-        count += len(idx)
-    return total / max(count, 1)
+        assert isinstance(net, CTCNet)
+        return ctc_objective(net, x, lengths, targets, target_lengths), len(idx)
+
+    def due(self) -> bool:
+        """True at the end of an epoch."""
+        return self.pos == len(self.batches)
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The best weights, and the epoch counters (checkpoints fall on epoch ends)."""
+        if self.pos != len(self.batches):
+            raise RnnaiError(f"CTC training checkpoints at epoch ends, not at batch {self.pos}")
+        return dict(self.best_state), {
+            "epoch": self.epoch,
+            "best_epoch": self.best_epoch,
+            "best_ler": self.best_ler,
+        }
+
+    def restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        """Continue after the epoch a checkpoint was written at."""
+        self.epoch, self.batches, self.pos = state["epoch"], [], 0
+        self.best_state = dict(tensors)
+        self.best_epoch, self.best_ler = state["best_epoch"], state["best_ler"]
+
+
+@dataclass(frozen=True)
+class _EpochSource:
+    """The `rnnai.train.loop.DataSource` of `train_ctc` (one trial); remembers what it opened."""
+
+    data: LabelledData
+    norm: Normalizer
+    cfg: CTCTrainConfig
+    seeds: Seeds
+    label: str
+    opened: list[_Epochs] = field(default_factory=list)
+
+    def open(self, streams: TrialStreams) -> _Epochs:
+        """Fresh epochs; the streams come from ``seeds`` under ``label`` (one trial)."""
+        self.opened.append(_Epochs(self.data, self.norm, self.cfg, self.seeds, self.label))
+        return self.opened[-1]
+
+
+@dataclass(frozen=True)
+class _BestValidation:
+    """The `rnnai.train.loop.Evaluation` of `train_ctc`: best-path LER on the validation set.
+
+    Never stops a trial (a fixed epoch budget); keeps the weights of the lowest validation LER
+    in the trial's `_Epochs` (the first such epoch on ties). The curve row is (mean training
+    loss, mean validation loss, validation LER); ``wrong`` counts the validation utterances not
+    decoded exactly.
+    """
+
+    valid: LabelledData
+
+    def open(self, streams: TrialStreams, data: TrialData) -> Callable[[nn.Module, float], Check]:
+        """The judge of one trial."""
+        assert isinstance(data, _Epochs)
+        epochs = data
+        refs = [z.tolist() for z in self.valid.labels]
+
+        def judge(net: nn.Module, train_loss: float) -> Check:
+            assert isinstance(net, CTCNet)
+            post = posteriors(net, self.valid, epochs.norm)
+            hyps = _best_path_labels(post)
+            ler = label_error_rate(refs, hyps)
+            if ler < epochs.best_ler:
+                epochs.best_ler, epochs.best_epoch = ler, epochs.epoch
+                epochs.best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            return Check(
+                solved=False,
+                row=(train_loss, post.loss, ler),
+                wrong=sum(h != r for h, r in zip(hyps, refs, strict=True)),
+                size=len(refs),
+                error=ler,
+            )
+
+        return judge
+
+
+def _best_path_labels(post: Posteriors) -> list[list[int]]:
+    hyps = best_path(post.log_probs, post.lengths)
+    assert isinstance(hyps, list), "a batch of posteriors decodes to a list"
+    return [h.labels for h in hyps]
 
 
 def valid_ler(post: Posteriors, data: LabelledData) -> float:
     """Best-path label error rate of posteriors against the data's labellings."""
-    hyps = best_path(post.log_probs, post.lengths)
-    return label_error_rate([z.tolist() for z in data.labels], [h.labels for h in hyps])
+    return label_error_rate([z.tolist() for z in data.labels], _best_path_labels(post))
 
 
 def train_ctc(
-    ctx: RunContext,
     train: LabelledData,
     valid: LabelledData,
     net_cfg: CTCNetConfig,
     train_cfg: CTCTrainConfig,
+    *,
+    seed: int,
     label: str = "blstm",
+    hooks: Hooks | None = None,
+    seed_keys: Sequence[int | str] = (),
 ) -> TrainedCTC:
     """Train a CTC network, checkpointing every epoch; keep the best validation weights.
 
+    Runs the library's one training loop (`rnnai.train.loop.run_trials`, one trial) with an
+    epoch data source (length-sorted minibatches, `ctc_objective`) and a validation hook
+    (best-path LER after every epoch, the best weights kept), the optimizer from
+    `rnnai.train.loop.make_optimizer`.
+
     Args:
-        ctx: The run context (seed streams, checkpointer, progress, log).
-        train: Training data.
+        train: Training data (`LabelledData`).
         valid: Validation data (decoded by best path after every epoch).
         net_cfg: The architecture.
         train_cfg: The learning setup.
-        label: A name unique within the run (several networks share the checkpoint).
+        seed: The seed every random stream derives from (``rnnai.runtime.seeding.derive_seed``):
+            the initial weights, each epoch's batches and input noise.
+        label: A name unique among the networks sharing one checkpointer; also a random stream
+            name, so two labels trained with one seed start from different weights.
+        hooks: Checkpointer, progress and log (`rnnai.train.hooks.Hooks`; an experiment's run
+            context is one); None: `rnnai.train.hooks.SilentHooks` (no checkpoints, no output).
+        seed_keys: Stream names put before every stream's own (the runner passes the
+            experiment's name): the initial weights use the torch stream
+            ``derive_seed(seed, *seed_keys, "torch", label, "init")``, epoch e's batches
+            ``derive_seed(seed, *seed_keys, label, "epoch", e)`` (`rnnai.train.loop.Seeds`).
 
     Returns:
         The network with its best validation weights, and the learning curve.
@@ -680,210 +850,47 @@ def train_ctc(
     check_ctc_data(valid, net_cfg.stack, "validation data")
     if tuple(train.alphabet) != tuple(valid.alphabet):
         raise CTCDataError("training and validation data have different alphabets")
+    hooks = SilentHooks() if hooks is None else hooks
     norm = Normalizer.fit(train.features)
-    n_in, C = train.features[0].shape[1], len(train.alphabet)
-    net = CTCNet(n_in, C, net_cfg, ctx.torch_generator(label, "init"))
-    opt = torch.optim.Adam(net.parameters(), lr=train_cfg.lr)
+    n_in, C, N = train.features[0].shape[1], len(train.alphabet), len(train.features)
+    seeds = Seeds(seed, tuple(seed_keys))
+    source = _EpochSource(train, norm, train_cfg, seeds, label)
 
-    loaded = ctx.checkpointer.load()
-    tensors: dict[str, torch.Tensor] = {}
-    saved: dict[str, Any] = {}
-    if loaded is not None:
-        tensors, saved = loaded
-    done: dict[str, Any] = dict(saved.get("done", {}))
-    kept = {k: v for k, v in tensors.items() if k.startswith("done/")}
-    if label in done:  # finished before the kill
-        entry = done[label]
-        net.load_state_dict(unpack_state(entry["net"], kept))
-        return TrainedCTC(label, net, norm, entry["curve"], entry["best_epoch"])
+    def keep_best(net: CTCNet, result: TrialResult) -> dict[str, Any]:
+        epochs = source.opened[-1]
+        net.load_state_dict(epochs.best_state)
+        return {"best_epoch": epochs.best_epoch}
 
-    epoch, curve, best_epoch, best_ler = 0, [], 0, math.inf
-    best_state = {k: v.clone() for k, v in net.state_dict().items()}
-    current = saved.get("current")
-    if current is not None and current.get("label") == label:
-        state = unpack_state(current["nets"], tensors)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        best_state = state["best"]
-        epoch, curve = current["epoch"], current["curve"]
-        best_epoch, best_ler = current["best_epoch"], current["best_ler"]
-
-    def save(extra: dict[str, torch.Tensor], cur: dict[str, Any] | None) -> None:
-        ctx.checkpointer.save({**kept, **extra}, {"done": done, "current": cur})
-
-    with _one_thread(), ctx.progress(train_cfg.epochs, f"{label}: {net_cfg.describe}") as bar:
-        bar.advance(epoch)
-        while epoch < train_cfg.epochs:
-            rng = ctx.rng(label, "epoch", epoch)
-            gen = ctx.torch_generator(label, "noise", epoch)
-            loss = _epoch_loss(net, opt, train, norm, train_cfg, rng, gen)
-            post = posteriors(net, valid, norm)
-            ler = valid_ler(post, valid)
-            epoch += 1
-            curve.append([epoch, loss, post.loss, ler])
-            if ler < best_ler:
-                best_ler, best_epoch = ler, epoch
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
-            bar.advance()
-            bar.update(loss=f"{loss:.3f}", valid_ler=f"{ler:.3f}")
-            packed, skel = pack_state(
-                {"net": net.state_dict(), "opt": opt.state_dict(), "best": best_state},
-                prefix="cur",
-            )
-            save(
-                packed,
-                {
-                    "label": label,
-                    "epoch": epoch,
-                    "curve": curve,
-                    "best_epoch": best_epoch,
-                    "best_ler": best_ler,
-                    "nets": skel,
-                },
-            )
-    net.load_state_dict(best_state)
-    packed, skel = pack_state(net.state_dict(), prefix=f"done/{label}")
-    kept |= packed
-    done[label] = {"net": skel, "curve": curve, "best_epoch": best_epoch}
-    save({}, None)
-    ctx.log(
-        f"{label}: {net_cfg.describe}, {net.n_params:,} weights; best validation LER "
-        f"{best_ler:.4f} at epoch {best_epoch}/{train_cfg.epochs} ({train_cfg.describe})"
+    budget = train_cfg.epochs * N
+    config = TrainConfig(
+        optimizer=train_cfg.optimizer,
+        lr=train_cfg.lr,
+        momentum=train_cfg.momentum,
+        batch=train_cfg.batch,
+        max_sequences=budget,
+        eval_every=budget,  # and at every epoch end, when the data says so
+        grad_clip=train_cfg.grad_clip if train_cfg.grad_clip > 0 else None,
     )
-    return TrainedCTC(label, net, norm, curve, best_epoch)
-
-
-def data_cache_dir(ctx: RunContext) -> Path:
-    """Where a run caches its generated data: inside the run folder at smoke scale (CI leaves
-    nothing behind), else the shared `rnnai.data.default_cache_dir` (reused across runs)."""
-    if ctx.scale == "smoke":
-        return ctx.out_dir / "data-cache"
-    from rnnai.data import default_cache_dir
-
-    return default_cache_dir()
-
-
-def config_dict(net: CTCNetConfig, train: CTCTrainConfig) -> dict[str, Any]:
-    """The JSON-able form of a network and training config (for an experiment's config)."""
-    return {"net": asdict(net), "train": asdict(train)}
-
-
-# ----------------------------------------------------------------------------- plots
-def plot_learning_curves(
-    models: Sequence[TrainedCTC], path: Path, title: str, paper: float | None = None
-) -> str:
-    """Training loss and validation label error rate against epochs, one line per network.
-
-    Args:
-        models: The trained networks.
-        path: Where to write the PNG.
-        title: The figure title.
-        paper: A paper's error rate to mark on the LER axis (a fraction), or None.
-
-    Returns:
-        The file name.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 3.4))
-    ax_loss, ax_ler = fig.subplots(1, 2)
-    for k, m in enumerate(models):
-        c = np.asarray(m.curve, dtype=np.float64)
-        if not len(c):
-            continue
-        ax_loss.plot(c[:, 0], c[:, 1], color=f"C{k}", label=f"{m.label} train")
-        ax_loss.plot(c[:, 0], c[:, 2], color=f"C{k}", ls="--", label=f"{m.label} valid")
-        ax_ler.plot(c[:, 0], c[:, 3], color=f"C{k}", label=m.label)
-        ax_ler.plot([m.best_epoch], [m.best_valid_ler], "o", color=f"C{k}", ms=5)
-    if paper is not None:
-        ax_ler.axhline(paper, color="k", ls=":", lw=1, label="paper (other data)")
-    ax_loss.set_yscale("log")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("CTC loss per utterance")
-    ax_ler.set_xlabel("epoch")
-    ax_ler.set_ylabel("validation LER (best path)")
-    ax_ler.set_ylim(bottom=0)
-    ax_loss.legend(fontsize=7)
-    ax_ler.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path.name
-
-
-def plot_alignment(
-    features: np.ndarray,
-    log_probs: np.ndarray,
-    alphabet: Sequence[str],
-    path: Path,
-    title: str,
-    *,
-    reference: str,
-    decoded: str,
-    stack: int = 1,
-    image: bool = False,
-    spans: Sequence[tuple[str, int, int]] | None = None,
-    highlight: tuple[int, int] | None = None,
-) -> str:
-    """The aligned view: the input, and above it the CTC output spikes with their labels.
-
-    Args:
-        features: (T, F) input frames (unnormalized).
-        log_probs: (T', C) the network's ln y^t_k for the same utterance.
-        alphabet: Label names (index 0 is the blank).
-        path: Where to write the PNG.
-        title: The figure title.
-        reference: The true transcript.
-        decoded: The decoded transcript.
-        stack: Input frames per output frame.
-        image: Draw the features as an image (row 0 at the top: text lines), else as a
-            spectrogram (row 0 at the bottom).
-        spans: Reference (word, first_frame, end_frame) segments to mark, or None.
-        highlight: Input frames [first, end) to shade over the outputs (e.g. a spotted
-            keyword), or None.
-
-    Returns:
-        The file name.
-    """
-    from matplotlib.figure import Figure
-
-    T = features.shape[0]
-    probs = np.exp(log_probs)  # (T', C)
-    t_in = (np.arange(probs.shape[0]) + 0.5) * stack  # output frame -> input frame centre
-    fig = Figure(figsize=(10, 5.2))
-    ax_y, ax_x = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.1, 1.0]})
-    ax_y.plot(t_in, probs[:, 0], color="0.7", ls="--", lw=1, label="blank")
-    for t, k in spikes(log_probs):
-        ax_y.plot(t_in, probs[:, k], color=f"C{k % 10}", lw=1)
-        ax_y.annotate(
-            alphabet[k] if alphabet[k] != " " else "_",
-            (t_in[t], min(probs[t, k] + 0.04, 1.08)),
-            ha="center",
-            fontsize=8,
-            color=f"C{k % 10}",
+    with _one_thread():
+        run = run_trials(
+            make_net=lambda gen: CTCNet(n_in, C, net_cfg, gen),
+            data=source,
+            evaluation=_BestValidation(valid),
+            config=config,
+            trials=1,
+            seeds=seeds,
+            hooks=hooks,
+            label=label,
+            keys=lambda purpose, trial: (label, purpose),
+            on_trial_end=keep_best,
         )
-        ax_x.axvline(t_in[t], color="r", lw=0.6, alpha=0.6)
-    if highlight is not None:
-        ax_y.axvspan(*highlight, color="gold", alpha=0.3, label="highlighted segment")
-    ax_y.set_ylim(0, 1.15)
-    ax_y.set_ylabel("output y_k^t")
-    ax_y.legend(fontsize=7, loc="upper right")
-    ax_y.set_title(f"{title}\nreference: {reference!r}\ndecoded:   {decoded!r}", fontsize=9)
-    ax_x.imshow(
-        features.T,
-        aspect="auto",
-        interpolation="nearest",
-        cmap="Greys" if image else "viridis",
-        origin="upper" if image else "lower",
-        extent=(0, T, features.shape[1], 0) if image else (0, T, 0, features.shape[1]),
+    assert run.net is not None
+    result = run.results[0]
+    curve = [[int(row[0]) // N, *row[1:]] for row in result.curve]  # units -> epochs
+    model = TrainedCTC(label, run.net, norm, curve, result.extra["best_epoch"])
+    hooks.log(
+        f"{label}: {net_cfg.describe}, {run.net.n_params:,} weights; best validation LER "
+        f"{model.best_valid_ler:.4f} at epoch {model.best_epoch}/{train_cfg.epochs} "
+        f"({train_cfg.describe})"
     )
-    if spans:
-        for word, a, b in spans:
-            ax_x.axvspan(a, b, ymin=0.0, ymax=0.06, color="orange", alpha=0.8)
-            ax_x.text((a + b) / 2, features.shape[1] * (0.02 if image else 0.98), word,
-                      ha="center", va="top", fontsize=7, color="orange")  # fmt: skip
-    ax_x.set_xlabel("input frame (red: output spikes; orange: reference word segments)")
-    ax_x.set_ylabel("input feature")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path.name
+    return model

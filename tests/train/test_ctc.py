@@ -1,4 +1,4 @@
-"""The CTC reproduction harness: the network, batching, training with exact resume, plots."""
+"""rnnai.train.ctc: the network, batching, training with exact resume, evaluation, plots."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from rnnai.data.sequences import LabelledSequences
-from rnnai.experiments._ctc_common import (
+from rnnai.runtime.checkpoint import Checkpointer
+from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.testing import Killed, KillingCheckpointer
+from rnnai.train.ctc import (
     CTCDataError,
     CTCNet,
     CTCNetConfig,
@@ -21,16 +24,14 @@ from rnnai.experiments._ctc_common import (
     count_params,
     length_batches,
     matched_unidirectional,
-    plot_alignment,
-    plot_learning_curves,
     posteriors,
     spike_alignment,
     spikes,
     train_ctc,
+    valid_ler,
 )
-from rnnai.experiments.base import RunContext
-from rnnai.runtime.checkpoint import Checkpointer
-from rnnai.runtime.testing import Killed, KillingCheckpointer
+from rnnai.train.ctc_plots import plot_alignment, plot_learning_curves
+from rnnai.train.hooks import SilentHooks
 
 ALPHABET = ("<blank>", "a", "b", "c")
 NET = CTCNetConfig(hidden=8, layers=1, bidirectional=True)
@@ -57,18 +58,21 @@ def synthetic(n: int, seed: int) -> LabelledSequences:
 FP = {"experiment": "ctc.test", "scale": "smoke", "seed": 5}
 
 
-def _ctx(tmp: Path, checkpointer: Checkpointer | None = None, seed: int = 5) -> RunContext:
-    return RunContext("ctc.test", "smoke", seed, tmp, {}, checkpointer=checkpointer)
+def _hooks(tmp: Path, checkpointer: Checkpointer | None = None) -> SilentHooks:
+    """Hooks that checkpoint into ``tmp`` (a fresh process would build the same)."""
+    return SilentHooks(
+        checkpointer=checkpointer or Checkpointer(tmp / "checkpoint.safetensors", FP)
+    )
 
 
-def _train_two(ctx: RunContext) -> list[TrainedCTC]:
+def _train_two(hooks: SilentHooks, seed: int = 5) -> list[TrainedCTC]:
     """Two networks in one run, as ctc.spoken_digits trains BLSTM and LSTM."""
     train, valid = synthetic(24, 0), synthetic(8, 1)
     uni = CTCNetConfig(hidden=8, layers=1, bidirectional=False)
     noisy = CTCTrainConfig(epochs=2, batch=8, lr=0.02, input_noise=0.3)
     return [
-        train_ctc(ctx, train, valid, NET, TRAIN, "blstm"),
-        train_ctc(ctx, train, valid, uni, noisy, "lstm"),
+        train_ctc(train, valid, NET, TRAIN, seed=seed, label="blstm", hooks=hooks),
+        train_ctc(train, valid, uni, noisy, seed=seed, label="lstm", hooks=hooks),
     ]
 
 
@@ -103,15 +107,19 @@ def test_unidirectional_net_is_causal() -> None:
 
 
 def test_bad_configs_and_inputs_are_rejected_with_a_named_reason() -> None:
-    with pytest.raises(ValueError, match="variant"):
+    with pytest.raises(RnnaiError, match="variant"):
         CTCNetConfig(variant="nonsense")
-    with pytest.raises(ValueError, match="hidden"):
+    with pytest.raises(RnnaiError, match="hidden"):
         CTCNetConfig(hidden=0)
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(RnnaiError, match="lr"):
         CTCTrainConfig(lr=0.0)
+    with pytest.raises(TypeError):
+        CTCTrainConfig(20)  # type: ignore[misc]  # keyword-only
     net = CTCNet(5, 4, NET, torch.Generator())
-    with pytest.raises(ValueError, match=r"\(N, L, 5\)"):
+    with pytest.raises(RnnaiError, match=r"\(N, L, 5\)"):
         net(torch.zeros(2, 3, 6))
+    with pytest.raises(RnnaiError, match="n_classes"):
+        CTCNet(5, 1, NET, torch.Generator())
 
 
 def test_utterance_too_short_for_its_labelling_is_named() -> None:
@@ -149,7 +157,7 @@ def test_normalizer_gives_zero_mean_unit_variance_on_training_frames() -> None:
 def test_training_lowers_the_validation_error(tmp_path: Path) -> None:
     train, valid = synthetic(48, 0), synthetic(16, 1)
     cfg = CTCTrainConfig(epochs=8, batch=8, lr=0.03)
-    model = train_ctc(_ctx(tmp_path), train, valid, NET, cfg, "blstm")
+    model = train_ctc(train, valid, NET, cfg, seed=5)
     curve = np.asarray(model.curve)
     assert curve.shape == (8, 4)
     assert curve[-1, 1] < 0.5 * curve[0, 1]  # training loss falls
@@ -183,12 +191,12 @@ def test_spikes_are_the_first_frames_of_non_blank_runs() -> None:
 
 @pytest.mark.parametrize("kill_after", [1, 3, 5])
 def test_killed_training_resumes_to_identical_results(tmp_path: Path, kill_after: int) -> None:
-    reference = _train_two(_ctx(tmp_path / "ref"))
+    reference = _train_two(_hooks(tmp_path / "ref"))
     run_dir = tmp_path / "run"
     killer = KillingCheckpointer(run_dir / "checkpoint.safetensors", FP, kill_after)
     with pytest.raises(Killed):
-        _train_two(_ctx(run_dir, killer))
-    resumed = _train_two(_ctx(run_dir))  # a fresh process would build the same context
+        _train_two(_hooks(run_dir, killer))
+    resumed = _train_two(_hooks(run_dir))
     for ref, got in zip(reference, resumed, strict=True):
         assert got.curve == ref.curve and got.best_epoch == ref.best_epoch
         a, b = ref.net.state_dict(), got.net.state_dict()
@@ -197,15 +205,74 @@ def test_killed_training_resumes_to_identical_results(tmp_path: Path, kill_after
 
 def test_same_seed_same_curve_other_seed_differs(tmp_path: Path) -> None:
     train, valid = synthetic(16, 0), synthetic(8, 1)
-    a = train_ctc(_ctx(tmp_path / "a"), train, valid, NET, TRAIN, "x")
-    b = train_ctc(_ctx(tmp_path / "b"), train, valid, NET, TRAIN, "x")
-    c = train_ctc(_ctx(tmp_path / "c", seed=6), train, valid, NET, TRAIN, "x")
-    assert a.curve == b.curve and a.curve != c.curve
+    a = train_ctc(train, valid, NET, TRAIN, seed=5, label="x")
+    b = train_ctc(train, valid, NET, TRAIN, seed=5, label="x", hooks=_hooks(tmp_path / "b"))
+    c = train_ctc(train, valid, NET, TRAIN, seed=6, label="x")
+    d = train_ctc(train, valid, NET, TRAIN, seed=5, label="x", seed_keys=("other",))
+    assert a.curve == b.curve and a.curve != c.curve and a.curve != d.curve
+
+
+def test_a_run_context_drives_training_like_seed_keys_of_its_name(tmp_path: Path) -> None:
+    """The runner's context is a `Hooks`; its streams are the seed's under the run's name."""
+    from rnnai.experiments.base import RunContext
+
+    train, valid = synthetic(16, 0), synthetic(8, 1)
+    ctx = RunContext(name="ctc.test", scale="smoke", seed=5, out_dir=tmp_path, config={})
+    via_ctx = train_ctc(train, valid, NET, TRAIN, seed=ctx.seed, hooks=ctx, seed_keys=(ctx.name,))
+    assert (tmp_path / "checkpoint.safetensors").is_file()
+    plain = train_ctc(train, valid, NET, TRAIN, seed=5, seed_keys=("ctc.test",))
+    assert via_ctx.curve == plain.curve
+
+
+def test_training_logs_its_result_and_shows_progress(tmp_path: Path) -> None:
+    class Recording(SilentHooks):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+            self.bars: list[tuple[object, str]] = []
+
+        def log(self, message: str) -> None:
+            self.lines.append(message)
+
+        def progress(self, total, description):  # type: ignore[no-untyped-def]
+            self.bars.append((total, description))
+            return super().progress(total, description)
+
+    hooks = Recording()
+    train_ctc(synthetic(16, 0), synthetic(8, 1), NET, TRAIN, seed=5, label="mine", hooks=hooks)
+    assert (
+        hooks.lines[-1].startswith(f"mine: {NET.describe}")
+        and "best validation LER" in (hooks.lines[-1])
+    )
+    (total, description), *_ = hooks.bars
+    assert total == TRAIN.epochs * 16 and description.startswith("mine")  # utterances
+
+
+def test_mismatched_alphabets_are_rejected() -> None:
+    train, valid = synthetic(8, 0), synthetic(4, 1)
+    other = LabelledSequences(
+        valid.features, valid.labels, valid.texts, ("<blank>", "x", "y", "z"), None, {}
+    )
+    with pytest.raises(CTCDataError, match="alphabets"):
+        train_ctc(train, other, NET, TRAIN, seed=0)
+
+
+def test_valid_ler_is_the_best_path_label_error_rate() -> None:
+    data = synthetic(2, 0)
+    paths = np.zeros((2, 12), int)
+    for i, z in enumerate(data.labels):
+        paths[i, 1 : 2 * len(z) : 2] = z  # label, blank, label, ...
+    logp = np.log(np.where(np.eye(4)[paths] > 0, 0.97, 0.01))  # (2, 12, C), rows sum to 1
+    post = Posteriors(logp, np.array([12, 12]), 0.0)
+    assert valid_ler(post, data) == 0.0
+    paths[0] = 0  # utterance 0 now decodes to nothing
+    post = Posteriors(np.log(np.where(np.eye(4)[paths] > 0, 0.97, 0.01)), post.lengths, 0.0)
+    assert valid_ler(post, data) == len(data.labels[0]) / sum(len(z) for z in data.labels)
 
 
 def test_plots_are_written(tmp_path: Path) -> None:
     train, valid = synthetic(16, 0), synthetic(8, 1)
-    model = train_ctc(_ctx(tmp_path), train, valid, NET, TRAIN, "blstm")
+    model = train_ctc(train, valid, NET, TRAIN, seed=5)
     name = plot_learning_curves([model], tmp_path / "curve.png", "test", paper=0.3)
     assert name == "curve.png" and (tmp_path / name).stat().st_size > 1000
     post = posteriors(model.net, valid, model.norm)
@@ -260,3 +327,16 @@ def test_spike_alignment_counts_spikes_inside_their_word_segment() -> None:
     # stack 2: output frame 3 covers input frames 6-7, outside "b" = [2, 5)
     assert spike_alignment(post, data, spans, stack=2) == (0.5, 2)
     assert spike_alignment(post, data, [[("a", 0, 2), ("b", 2, 8)], [("c", 0, 8)]], 2) == (1.0, 2)
+
+
+def test_momentum_sgd_is_the_2006_optimizer_option() -> None:
+    train, valid = synthetic(16, 0), synthetic(8, 1)
+    sgd = CTCTrainConfig(epochs=2, batch=8, lr=0.05, optimizer="sgd", momentum=0.9)
+    assert sgd.describe.startswith("SGD lr 0.05 momentum 0.9")
+    a = train_ctc(train, valid, NET, sgd, seed=5)
+    b = train_ctc(train, valid, NET, CTCTrainConfig(epochs=2, batch=8, lr=0.05), seed=5)
+    assert len(a.curve) == 2 and a.curve != b.curve
+    with pytest.raises(RnnaiError, match="momentum"):
+        CTCTrainConfig(momentum=0.9)  # Adam has none
+    with pytest.raises(RnnaiError, match="optimizer"):
+        CTCTrainConfig(optimizer="rmsprop")  # type: ignore[arg-type]
