@@ -6,6 +6,8 @@
   `FixedSets`, `StreamChunks`; evaluation hooks `TaskCriterion`, `StreamRuns`), its short form
   `train_trials`, `TrainConfig`, `make_optimizer`, `TrialResult` and the verdict helpers
   `summarize` and `sequences_evidence`;
+* `rnnai.train.ctc`: `CTCNet` (a (B)LSTM stack with a softmax over labels and the blank) and
+  `train_ctc` on your own (features, labels), on the same loop; `rnnai.train.ctc_plots` its plots;
 * `rnnai.train.hooks`: the `Hooks` protocol a loop takes (checkpointer, progress, log);
 * `rnnai.train.plots`: learning curves and a network's internals over one sequence.
 
@@ -20,6 +22,18 @@ Examples:
     32
 """
 
+from rnnai.train.ctc import (
+    CTCDataError,
+    CTCNet,
+    CTCNetConfig,
+    CTCTrainConfig,
+    LabelledData,
+    Normalizer,
+    Posteriors,
+    TrainedCTC,
+    posteriors,
+    train_ctc,
+)
 from rnnai.train.hooks import Checkpointing, Hooks, ProgressHandle, SilentHooks
 from rnnai.train.loop import (
     Check,
@@ -43,6 +57,16 @@ from rnnai.train.loop import (
 from rnnai.train.sequence import NetConfig, SequenceNet, evaluate, masked_sse
 
 __all__ = [
+    "CTCDataError",
+    "CTCNet",
+    "CTCNetConfig",
+    "CTCTrainConfig",
+    "LabelledData",
+    "Normalizer",
+    "Posteriors",
+    "TrainedCTC",
+    "posteriors",
+    "train_ctc",
     "Check",
     "Checkpointing",
     "DataSource",
