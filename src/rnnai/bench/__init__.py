@@ -71,14 +71,18 @@ def speedup(ours: float, anchor: float | None, unit: str) -> float | None:
         unit: A time unit (``anchor / ours``) or a rate ending in ``/s`` (``ours / anchor``).
 
     Returns:
-        The speedup, or None without an anchor, for ``fraction`` rows or non-positive values.
+        The speedup, or None without an anchor, for ``fraction`` and ``MiB`` rows or non-positive
+        values.
 
     Raises:
         RnnaiError: For an unknown unit.
     """
-    if unit not in TIME_UNITS and not _is_rate(unit) and unit != "fraction":
-        raise RnnaiError(f"unit must be one of {', '.join(TIME_UNITS)}, '<x>/s' or 'fraction'")
-    if anchor is None or unit == "fraction":
+    if unit not in TIME_UNITS and not _is_rate(unit) and unit not in ("fraction", "MiB"):
+        raise RnnaiError(
+            f"unit must be one of {', '.join(TIME_UNITS)}, '<x>/s', 'MiB' or 'fraction', "
+            f"got {unit!r}"
+        )
+    if anchor is None or unit in ("fraction", "MiB"):
         return None
     if not (ours > 0 and anchor > 0 and math.isfinite(ours) and math.isfinite(anchor)):
         return None
@@ -93,9 +97,10 @@ class BenchRow:
         name: What was measured, with its sizes.
         ours: Our measurement.
         anchor: The anchor's measurement in the same unit, or None.
-        unit: ``s``/``ms``/``us``/``ns`` (lower is better), ``<x>/s`` (higher is better) or
-            ``fraction``.
-        speedup: How many times faster ours is (>1 = faster), None without an anchor.
+        unit: ``s``/``ms``/``us``/``ns`` (lower is better), ``<x>/s`` (higher is better),
+            ``MiB`` (memory, lower is better; no speedup) or ``fraction``.
+        speedup: How many times faster ours is (>1 = faster), None without an anchor and for
+            memory and fraction rows.
     """
 
     name: str

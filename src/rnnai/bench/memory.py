@@ -167,21 +167,21 @@ def _rows_on(
         )
         rows.append(
             BenchRow(
-                f"{tag}memory: delta rule chunk-parallel vs softmax attention T={T}",
-                mem["chunk"],
-                mem["softmax"],
-                "MiB",
-                None,
+                name=f"{tag}memory: delta rule chunk-parallel vs softmax attention T={T}",
+                ours=mem["chunk"],
+                anchor=mem["softmax"],
+                unit="MiB",
+                speedup=None,
             )
         )
         if "step" in mem:
             rows.append(
                 BenchRow(
-                    f"{tag}memory: delta rule chunk-parallel vs step loop T={T}",
-                    mem["chunk"],
-                    mem["step"],
-                    "MiB",
-                    None,
+                    name=f"{tag}memory: delta rule chunk-parallel vs step loop T={T}",
+                    ours=mem["chunk"],
+                    anchor=mem["step"],
+                    unit="MiB",
+                    speedup=None,
                 )
             )
         task.advance()
