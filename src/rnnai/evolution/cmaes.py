@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pycma (and scipy.stats behind it) load on first use, not on
 __all__ = ["CMAES", "CMAESConfig"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CMAESConfig:
     """CMA-ES parameters."""
 
@@ -70,16 +70,20 @@ class CMAES(Searcher):
 
     Args:
         dim: Genome length (pycma needs dim >= 2).
-        config: The parameters.
-        rng: The searcher's generator (draws the initial mean and pycma's sampling seed).
+        config: The parameters (default `CMAESConfig()`).
+        rng: The searcher's own generator (required; draws the initial mean and pycma's
+            sampling seed).
+
+    Raises:
+        RnnaiError: If ``rng`` is not a `numpy.random.Generator`, or ``dim`` < 2.
     """
 
     name = "cmaes"
 
     def __init__(
-        self, dim: int, config: CMAESConfig | None = None, rng: np.random.Generator | None = None
+        self, dim: int, config: CMAESConfig | None = None, *, rng: np.random.Generator
     ) -> None:
-        super().__init__(dim, rng if rng is not None else np.random.default_rng(0))
+        super().__init__(dim, rng)
         if self.dim < 2:
             raise RnnaiError(f"CMA-ES needs dim >= 2, got {self.dim}")
         self.config = config if config is not None else CMAESConfig()

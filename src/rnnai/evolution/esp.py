@@ -46,7 +46,7 @@ from rnnai.runtime.errors import RnnaiError
 __all__ = ["ESP", "ESPConfig"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ESPConfig:
     """ESP's parameters."""
 
@@ -85,8 +85,12 @@ class ESP(Searcher):
     Args:
         dim: Genome length h * L (h neurons of L weights each).
         n_neurons: h, the number of subpopulations.
-        config: The parameters.
-        rng: The searcher's generator.
+        config: The parameters (default `ESPConfig()`).
+        rng: The searcher's own generator (required: all its randomness comes from it).
+
+    Raises:
+        RnnaiError: If ``rng`` is not a `numpy.random.Generator`, or ``dim`` is not a multiple
+            of ``n_neurons``.
 
     Attributes:
         subpops: (h, n, L) the neurons of every subpopulation.
@@ -101,9 +105,10 @@ class ESP(Searcher):
         dim: int,
         n_neurons: int,
         config: ESPConfig | None = None,
-        rng: np.random.Generator | None = None,
+        *,
+        rng: np.random.Generator,
     ) -> None:
-        super().__init__(dim, rng if rng is not None else np.random.default_rng(0))
+        super().__init__(dim, rng)
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, int) or n_neurons < 1:
             raise RnnaiError(f"n_neurons must be an int >= 1, got {n_neurons!r}")
         if dim % n_neurons:

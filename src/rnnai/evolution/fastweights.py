@@ -38,7 +38,7 @@ from rnnai.runtime.errors import RnnaiError
 __all__ = ["FastWeightNetConfig", "FastWeightNet", "fastweight_step"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FastWeightNetConfig:
     """Shape of a modular fast-weight controller."""
 

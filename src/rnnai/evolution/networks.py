@@ -56,7 +56,7 @@ ACTIVATIONS = ("sigmoid", "tanh")
 """Neuron squashing functions: ESP's logistic sigmoid, or tanh."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecurrentNetSpec:
     """Shape of a fully recurrent controller."""
 
@@ -138,7 +138,7 @@ class RecurrentNet:
         return 2.0 * a_new[0] - 1.0 if self.spec.activation == "sigmoid" else float(a_new[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RolloutResult:
     """Outcome of `rollout`."""
 

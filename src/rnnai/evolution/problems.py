@@ -90,7 +90,9 @@ class PoleProblem(Problem):
         if success_steps < 1:
             raise RnnaiError(f"success_steps must be >= 1, got {success_steps}")
         self.config = config
-        self.spec = RecurrentNetSpec(config.obs_dim, n_neurons, activation)
+        self.spec = RecurrentNetSpec(
+            n_inputs=config.obs_dim, n_neurons=n_neurons, activation=activation
+        )
         self.success_steps = success_steps
         self.dim = self.spec.dim
         self.target_fitness = float(success_steps)

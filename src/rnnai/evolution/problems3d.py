@@ -58,7 +58,9 @@ class Pole3DProblem(Problem):
         if success_steps < 1:
             raise RnnaiError(f"success_steps must be >= 1, got {success_steps}")
         self.config = config
-        self.net = FastWeightNetConfig(config.obs_dim, 2, n_modules, recurrent_gate)
+        self.net = FastWeightNetConfig(
+            n_inputs=config.obs_dim, n_outputs=2, n_modules=n_modules, recurrent_gate=recurrent_gate
+        )
         self.success_steps = success_steps
         self.dim = self.net.genome_size
         self.target_fitness = float(success_steps)
