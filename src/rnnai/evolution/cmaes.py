@@ -20,6 +20,15 @@ pycma update per generation (milliseconds for the few dozen weights of the pole 
 
 Deviations: infinite fitness values are clipped to +-1e300 before pycma sees them; pycma's own
 termination criteria are ignored (the caller decides when to stop).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import CMAES, CMAESConfig
+    >>> s = CMAES(3, CMAESConfig(popsize=6), rng=np.random.default_rng(0))
+    >>> x = s.ask()
+    >>> s.tell(-np.sum(x ** 2, axis=1))
+    >>> x.shape, s.generation, s.popsize
+    ((6, 3), 1, 6)
 """
 
 from __future__ import annotations

@@ -37,6 +37,17 @@ crossover is one-point between two parents drawn from the top quarter; weights s
 ours were set on the Markov double pole (measured with 6 seeds, 5,000 evaluations each: with
 l = m/4 and mutation rate 0.3 the population collapsed onto one network and only 1-2 of 6 runs
 solved; with l = 3m/4 and rate 0.8, 6 of 6; with noise scale 0.6, 8 of 8 on other seeds).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import CoSyNE, CoSyNEConfig, marking_probability
+    >>> marking_probability(np.array([3.0, 2.0, 1.0]), n=1).tolist()   # best never broken up
+    [0.0, 0.5, 1.0]
+    >>> s = CoSyNE(4, CoSyNEConfig(population=8), rng=np.random.default_rng(0))
+    >>> pop = s.ask()
+    >>> s.tell(-np.abs(pop).sum(axis=1))
+    >>> pop.shape, s.evaluations, s.population.shape
+    ((8, 4), 8, (8, 4))
 """
 
 from __future__ import annotations

@@ -31,6 +31,15 @@ neurons) is not done (the network shape is fixed by the problem); burst mutation
 unperturbed copy of each best neuron; the constants (n, trials, mutation, stagnation) are
 configurable and default to the values stated in the ESP papers as far as we know them
 (10 trials per neuron, Cauchy alpha 0.3), not verified here.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import ESP, ESPConfig
+    >>> s = ESP(6, 2, ESPConfig(subpopulation=4, trials=2), rng=np.random.default_rng(0))
+    >>> nets = s.ask()                    # trials * subpopulation networks of 2 neurons
+    >>> s.tell(-np.abs(nets).sum(axis=1))
+    >>> nets.shape, s.subpops.shape
+    ((8, 6), (2, 4, 3))
 """
 
 from __future__ import annotations

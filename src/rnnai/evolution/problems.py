@@ -24,6 +24,16 @@ whose neuron 0 is the output, plus a bias per neuron. Defaults: one neuron for t
 feedback through a squashing function, enough to balance) and five for the non-Markov task (ESP's
 size for this task; the CoSyNE paper's exact sizes could not be checked here, so they are
 parameters). Fitness evaluation runs network and physics together in numba.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import make_problem
+    >>> problem = make_problem("double_pole_markov", n_neurons=1, success_steps=1_000)
+    >>> problem.dim, problem.target_fitness        # 6 inputs + bias + 1 recurrent weight
+    (8, 1000.0)
+    >>> fitness = problem.evaluate(np.zeros((2, problem.dim)))   # steps balanced
+    >>> fitness.shape, bool(np.all(fitness < 1_000))
+    ((2,), True)
 """
 
 from __future__ import annotations

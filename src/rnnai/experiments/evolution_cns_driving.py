@@ -74,6 +74,12 @@ about a third of a lap or more from pixels). "reproduced" needs both, CarRacing'
 1000-frame episodes, a compression of at least 1,000:1 and at least the 100 tracks over which
 CarRacing's "solved" average is defined (the paper scale drives 100 held-out tracks); one test
 passed gives "partial", none "not reproduced".
+
+Examples:
+    >>> import math
+    >>> shapes = weight_shapes(NetConfig())
+    >>> shapes, sum(math.prod(s) for s in shapes)
+    ([(256, 64, 64), (256, 257), (3, 257)], 1115139)
 """
 
 from __future__ import annotations

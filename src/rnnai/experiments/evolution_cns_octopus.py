@@ -48,6 +48,12 @@ reaches the food in at least half of its runs. "reproduced" needs both, the full
 and at least 10 runs per coding (the papers' run counts were not available to us; 10 is the
 rule's minimum for a mean), so only the paper scale (20 runs) can reach it; one test passed gives
 "partial", none "not reproduced".
+
+Examples:
+    >>> OctopusReachProblem(n_steps=100).shape       # 32 neurons x (82 inputs + bias + 32)
+    (32, 115)
+    >>> make_problem({"n_steps": 100}, "dct_20").dim   # searched through 20 coefficients
+    20
 """
 
 from __future__ import annotations

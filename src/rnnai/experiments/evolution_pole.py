@@ -60,6 +60,11 @@ passed, the paper's task (100,000-step success) and at least the paper's 50 runs
 paper scale can reach it; quick and smoke say "partial" at best. ESP and CMA-ES are reported
 beside CoSyNE (with the paper's numbers) but do not enter the verdict. The headline stays the
 median of the solved runs; the test uses the paper's statistic, the mean.
+
+Examples:
+    >>> cfg = PoleSingleExperiment().config("paper")
+    >>> cfg["runs"], cfg["problem"]["success_steps"], PAPER_EVALUATIONS["single_pole"]["cosyne"]
+    (50, 100000, 98)
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ run"; "reproduced" needs both checks passed, both tasks, the planar benchmark's 
 success and at least 10 runs (the paper's run count was not available to us; 10 is the rule's
 minimum for a rate), so only the paper scale can reach it. One task passed gives "partial",
 none "not reproduced". The K = 1 ablation is reported beside it and does not enter the verdict.
+
+Examples:
+    >>> cfg = Pole3DExperiment().config("paper")
+    >>> cfg["tasks"], cfg["runs"], cfg["success_steps"]
+    (['single', 'double'], 10, 100000)
 """
 
 from __future__ import annotations
