@@ -115,7 +115,8 @@ def test_evolve_solves_and_reports_the_solving_genome() -> None:
     out = evolve(_searcher(0), Sphere(), max_evaluations=2_000)
     assert out.solved and out.evaluations <= 2_000
     assert Sphere().evaluate(out.genome[None, :])[0] >= -0.05
-    assert out.curve[0][0] == 8 and all(a[1] < b[1] for a, b in zip(out.curve, out.curve[1:]))
+    best = [c[1] for c in out.curve]
+    assert out.curve[0][0] == 8 and best == sorted(set(best))  # strictly improving points
     assert out.history == []
 
 
@@ -176,3 +177,41 @@ def test_a_checkpoint_of_another_plan_is_refused(tmp_path: Path) -> None:
     other = [PlannedRun(key={"run": 9}, problem=Sphere(), searcher=lambda: _searcher(0))]
     with pytest.raises(RnnaiError, match="plan"):
         evolve_runs(other, max_evaluations=400, hooks=SilentHooks(checkpointer=ckpt))
+
+
+class RecordingHooks:
+    """Hooks that remember what the loop reported."""
+
+    checkpointer = None
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.advanced = 0.0
+        self.totals: list[float | None] = []
+
+    def progress(self, total: int | float | None, description: str) -> Any:
+        from contextlib import nullcontext
+
+        self.totals.append(total)
+        hooks = self
+
+        class Bar:
+            def advance(self, n: int | float = 1) -> None:
+                hooks.advanced += n
+
+            def update(self, description: str | None = None, **fields: Any) -> None:
+                pass
+
+        return nullcontext(Bar())
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_the_loop_reports_progress_and_one_line_per_run_through_its_hooks() -> None:
+    hooks = RecordingHooks()
+    evolve_runs(_plan(), max_evaluations=400, hooks=hooks)
+    assert hooks.totals == [3 * 400] and hooks.advanced == 3 * 400  # a solved run fills its share
+    assert len(hooks.lines) == 3
+    assert hooks.lines[0].startswith("run 0: solved after")
+    assert hooks.lines[2].startswith("run 2: not solved in 400 evaluations")
