@@ -348,12 +348,14 @@ def evolve_runs(
     assert budget is not None
 
     done: list[RunOutcome] = []
+    done_dicts: list[dict[str, Any]] = []  # their saved form, converted once
     current: dict[str, Any] | None = None
     tensors: dict[str, Any] = {}
     loaded = checkpointer.load() if checkpointer is not None else None
     if loaded is not None:
         tensors, saved = loaded
-        done = [RunOutcome.from_dict(d) for d in saved.get("results", [])]
+        done_dicts = list(saved.get("results", []))
+        done = [RunOutcome.from_dict(d) for d in done_dicts]
         current = saved.get("current")
         if len(done) > len(runs) or any(o.key != k for o, k in zip(done, keys, strict=False)):
             raise RnnaiError(
@@ -368,7 +370,7 @@ def evolve_runs(
     def save(current_state: dict[str, Any] | None, packed: dict[str, Any]) -> None:
         if checkpointer is None:
             return
-        state: dict[str, Any] = {"results": [o.to_dict() for o in done], "current": current_state}
+        state: dict[str, Any] = {"results": done_dicts, "current": current_state}
         if isinstance(evaluator, StatefulEvaluator):
             ev_packed, ev_skeleton = pack_state(evaluator.state_dict(), prefix="evaluator.")
             packed = packed | ev_packed
@@ -432,6 +434,7 @@ def evolve_runs(
                 history=hist,
             )
             done.append(outcome)
+            done_dicts.append(outcome.to_dict())
             bar.advance(budget - units(searcher.evaluations, searcher.generation))
             save(None, {})
             hooks.log(_describe(outcome))
