@@ -11,7 +11,7 @@ from rnnai.runtime.errors import RnnaiError
 
 def test_cmaes_leaves_numpy_global_random_state_alone() -> None:
     before = np.random.get_state()[1].copy()
-    s = CMAES(4, CMAESConfig(popsize=6), np.random.default_rng(0))
+    s = CMAES(4, CMAESConfig(popsize=6), rng=np.random.default_rng(0))
     for _ in range(3):
         g = s.ask()
         s.tell(-np.sum(g**2, axis=1))
@@ -19,7 +19,7 @@ def test_cmaes_leaves_numpy_global_random_state_alone() -> None:
 
 
 def test_cmaes_uses_the_configured_population_size() -> None:
-    s = CMAES(5, CMAESConfig(popsize=9), np.random.default_rng(0))
+    s = CMAES(5, CMAESConfig(popsize=9), rng=np.random.default_rng(0))
     assert s.ask().shape == (9, 5) and s.popsize == 9
 
 

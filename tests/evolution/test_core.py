@@ -53,9 +53,9 @@ class ReturnsNaN(Sphere):
 def make(name: str, dim: int, seed: int) -> Searcher:
     rng = np.random.default_rng(seed)
     if name == "cosyne":
-        return CoSyNE(dim, CoSyNEConfig(population=12), rng)
+        return CoSyNE(dim, CoSyNEConfig(population=12), rng=rng)
     if name == "esp":
-        return ESP(dim, 2, ESPConfig(subpopulation=8, trials=2, stagnation=3), rng)
+        return ESP(dim, 2, ESPConfig(subpopulation=8, trials=2, stagnation=3), rng=rng)
     return CMAES(dim, rng=rng)
 
 
@@ -179,7 +179,7 @@ def test_problems_pickle_and_evaluate_identically_after() -> None:
     [(SINGLE_POLE, 1, "sigmoid"), (DOUBLE_POLE, 2, "tanh"), (DOUBLE_POLE_NONMARKOV, 3, "sigmoid")],
 )
 def test_rollout_kernel_matches_its_python_twin(config, neurons: int, activation: str) -> None:
-    spec = RecurrentNetSpec(config.obs_dim, neurons, activation)
+    spec = RecurrentNetSpec(n_inputs=config.obs_dim, n_neurons=neurons, activation=activation)
     rng = np.random.default_rng(neurons)
     genomes = rng.normal(scale=2.0, size=(6, spec.dim))
     starts = np.zeros((6, 6))
@@ -191,3 +191,31 @@ def test_rollout_kernel_matches_its_python_twin(config, neurons: int, activation
         np.testing.assert_array_equal(a.steps, b.steps)
         np.testing.assert_allclose(a.damping_sum, b.damping_sum, rtol=1e-12, atol=1e-12)
     assert a.damping_sum.max() > 0
+
+
+@pytest.mark.parametrize("kind", ["cosyne", "esp", "cmaes"])
+def test_searchers_require_their_generator(kind: str) -> None:
+    build = {
+        "cosyne": lambda **kw: CoSyNE(4, **kw),
+        "esp": lambda **kw: ESP(4, 2, **kw),
+        "cmaes": lambda **kw: CMAES(4, **kw),
+    }[kind]
+    with pytest.raises(TypeError, match="rng"):
+        build()  # no silent default generator
+    with pytest.raises(RnnaiError, match="numpy.random.Generator"):
+        build(rng=None)
+    with pytest.raises(RnnaiError, match="numpy.random.Generator"):
+        build(rng=0)
+
+
+@pytest.mark.parametrize("kind", ["cosyne", "esp", "cmaes"])
+def test_tell_sets_the_last_generation(kind: str) -> None:
+    s = make(kind, 4, 0)
+    assert s.last_genomes is None and s.last_fitness is None
+    genomes = s.ask()
+    fitness = -np.sum(genomes**2, axis=1)
+    s.tell(fitness)  # by hand, without step()
+    np.testing.assert_array_equal(s.last_genomes, genomes)
+    np.testing.assert_array_equal(s.last_fitness, fitness)
+    genomes[0] += 1.0  # the caller's copy does not alias the searcher's record
+    assert not np.array_equal(s.last_genomes, genomes)

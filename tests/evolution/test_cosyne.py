@@ -25,7 +25,7 @@ def test_marking_probability_marks_all_on_flat_fitness_and_clips_infinity() -> N
 
 
 def test_best_network_survives_a_generation_intact() -> None:
-    s = CoSyNE(6, CoSyNEConfig(population=12), np.random.default_rng(0))
+    s = CoSyNE(6, CoSyNEConfig(population=12), rng=np.random.default_rng(0))
     g = s.ask()
     f = np.arange(12, dtype=float)
     s.tell(f)
@@ -34,7 +34,7 @@ def test_best_network_survives_a_generation_intact() -> None:
 
 def test_permutation_only_moves_survivor_weights_within_their_subpopulation() -> None:
     cfg = CoSyNEConfig(population=16, permute_all=True, mutation_rate=0.0)
-    s = CoSyNE(5, cfg, np.random.default_rng(1))
+    s = CoSyNE(5, cfg, rng=np.random.default_rng(1))
     g = s.ask()
     f = np.linspace(0, 1, 16)
     s.tell(f)
@@ -47,7 +47,7 @@ def test_permutation_only_moves_survivor_weights_within_their_subpopulation() ->
 
 def test_offspring_replace_the_worst_and_come_from_top_quarter_weights() -> None:
     cfg = CoSyNEConfig(population=8, mutation_rate=0.0)
-    s = CoSyNE(4, cfg, np.random.default_rng(2))
+    s = CoSyNE(4, cfg, rng=np.random.default_rng(2))
     g = s.ask()
     f = np.arange(8, dtype=float)
     s.tell(f)

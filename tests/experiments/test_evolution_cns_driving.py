@@ -145,12 +145,17 @@ class _Counting:
 
 def test_cached_evaluator_drives_only_unseen_genomes() -> None:
     problem = _Counting()
-    ev = CachedEvaluator(LocalEvaluator(), {})
+    ev = CachedEvaluator(LocalEvaluator())
     g = np.arange(12.0).reshape(4, 3)
     np.testing.assert_array_equal(ev(problem, g), g.sum(axis=1))  # type: ignore[arg-type]
     again = np.vstack([g[2], g[2] + 1, g[0]])
     np.testing.assert_array_equal(ev(problem, again), again.sum(axis=1))  # type: ignore[arg-type]
-    assert problem.rows == 5 and ev.new == 5
+    assert problem.rows == 5 and ev.drives == 5
+    copy = CachedEvaluator(LocalEvaluator())
+    copy.load_state_dict(ev.state_dict())
+    assert copy.cache == ev.cache and copy.drives == 5
+    copy(problem, g)  # type: ignore[arg-type]
+    assert problem.rows == 5  # every genome was in the restored cache
 
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:
@@ -175,18 +180,21 @@ def test_killed_search_resumes_to_identical_results(tmp_path: Path, kill_after: 
 @pytest.mark.parametrize(
     ("full", "compression", "train", "heldout", "verdict"),
     [
-        (True, 5575.7, 950.0, 910.0, "reproduced"),
-        (False, 5575.7, 950.0, 910.0, "partial"),  # short episodes never reproduce
-        (True, 500.0, 950.0, 910.0, "partial"),  # too little compression
-        (True, 5575.7, 850.0, 899.9, "partial"),
-        (True, 5575.7, 300.0, None, "partial"),
-        (True, 5575.7, 299.9, 899.0, "not_reproduced"),
+        (True, 5575.7, 950.0, [910.0 + i % 7 for i in range(100)], "reproduced"),
+        (True, 5575.7, 950.0, [910.0] * 10, "partial"),  # 10 tracks, 100 required
+        (False, 5575.7, 950.0, [910.0] * 100, "partial"),  # short episodes never reproduce
+        (True, 500.0, 950.0, [910.0] * 100, "partial"),  # too little compression
+        (True, 5575.7, 850.0, [700.0 + i for i in range(100)], "partial"),  # below 900
+        (True, 5575.7, 300.0, [], "partial"),  # no held-out tracks: only the training check
+        (True, 5575.7, 299.9, [600.0 + i for i in range(100)], "not_reproduced"),
     ],
 )
 def test_verdict_rule(
-    full: bool, compression: float, train: float, heldout: float | None, verdict: str
+    full: bool, compression: float, train: float, heldout: list[float], verdict: str
 ) -> None:
-    assert cns_verdict(full, compression, train, heldout) == verdict
+    j = cns_verdict(full_episodes=full, compression=compression, train_score=train, heldout=heldout)
+    assert j.verdict == verdict
+    assert j.required == 100 and j.trials == len(heldout)
 
 
 def test_smoke_run_through_the_cli_writes_result_and_plots(tmp_path: Path) -> None:

@@ -117,14 +117,30 @@ def test_summary_counts_unsolved_runs_in_the_median() -> None:
     assert _summary("dct_20", [100, 300, None])["median_evaluations"] == 300
 
 
+def _runs(coding: str, evaluations: list[int | None]) -> list[dict]:
+    return [{"coding": coding, "solved": e is not None, "evaluations": e or 0} for e in evaluations]
+
+
 def test_verdict_rule() -> None:
-    fast, slow = _summary("dct_20", [100, 200, 300]), _summary("direct", [900, 1000, None])
-    assert cns_verdict(fast, slow, True) == "reproduced"
-    assert cns_verdict(fast, _summary("direct", [None, None]), True) == "reproduced"
-    assert cns_verdict(fast, slow, False) == "partial"  # smoke scale
-    assert cns_verdict(_summary("dct_20", [2000, 3000]), slow, True) == "partial"  # slower
-    assert cns_verdict(_summary("dct_20", [100, None, None]), slow, True) == "partial"
-    assert cns_verdict(_summary("dct_20", [None, None]), slow, True) == "not_reproduced"
+    fast = _runs("dct_20", [100, 200, 300, 150, 250, 120, 180, 220, 260, 140])
+    slow = _runs("direct", [900, 1000, None, 800, 950, None, 1200, 700, 1100, 990])
+
+    def verdict(coded: list[dict], direct: list[dict], paper_setup: bool = True) -> str:
+        return cns_verdict(coded + direct, budget=3_000, paper_setup=paper_setup).verdict
+
+    assert verdict(fast, slow) == "reproduced"
+    assert verdict(fast, _runs("direct", [None] * 10)) == "reproduced"
+    assert verdict(fast, slow, paper_setup=False) == "partial"  # smoke scale
+    assert verdict(fast[:3], slow[:3]) == "partial"  # 3 runs, fewer than 10
+    assert verdict(_runs("dct_20", [2000] * 10), slow) == "partial"  # reaches, but slower
+    under_half = _runs("dct_20", [100, 200, 300, 400] + [None] * 6)
+    assert verdict(under_half, _runs("direct", [None] * 10)) == "partial"  # cheaper, under half
+    assert verdict(_runs("dct_20", [100, 200] + [None] * 8), slow) == "not_reproduced"
+    assert verdict(_runs("dct_20", [None] * 10), slow) == "not_reproduced"
+    j = cns_verdict(fast + slow, budget=3_000, paper_setup=True)
+    assert j.evidence[0].n == 10 and j.evidence[0].interval is not None
+    with pytest.raises(RnnaiError, match="direct"):
+        cns_verdict(fast, budget=3_000, paper_setup=True)
 
 
 def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
@@ -139,7 +155,8 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     m = res["metrics"]
     assert m["dct_20"]["compression"] == pytest.approx(184.0)
     assert m["n_weights"] == 3_680 and m["dct_20"]["genes"] == 20 and m["direct"]["genes"] == 3_680
-    assert res["verdict"] == ("partial" if m["dct_20"]["solved"] else "not_reproduced")
+    assert res["verdict"] != "reproduced"  # smoke: short episodes, 1 run per coding
+    assert res["judgement"]["trials"] == 1 and res["judgement"]["required_trials"] == 10
     for plot in ("learning_curve.png", "frames.png"):
         assert plot in res["plots"]
         assert (out / plot).stat().st_size > 1000

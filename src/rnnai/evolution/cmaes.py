@@ -20,6 +20,15 @@ pycma update per generation (milliseconds for the few dozen weights of the pole 
 
 Deviations: infinite fitness values are clipped to +-1e300 before pycma sees them; pycma's own
 termination criteria are ignored (the caller decides when to stop).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import CMAES, CMAESConfig
+    >>> s = CMAES(3, CMAESConfig(popsize=6), rng=np.random.default_rng(0))
+    >>> x = s.ask()
+    >>> s.tell(-np.sum(x ** 2, axis=1))
+    >>> x.shape, s.generation, s.popsize
+    ((6, 3), 1, 6)
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ if TYPE_CHECKING:  # pycma (and scipy.stats behind it) load on first use, not on
 __all__ = ["CMAES", "CMAESConfig"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CMAESConfig:
     """CMA-ES parameters."""
 
@@ -70,16 +79,20 @@ class CMAES(Searcher):
 
     Args:
         dim: Genome length (pycma needs dim >= 2).
-        config: The parameters.
-        rng: The searcher's generator (draws the initial mean and pycma's sampling seed).
+        config: The parameters (default `CMAESConfig()`).
+        rng: The searcher's own generator (required; draws the initial mean and pycma's
+            sampling seed).
+
+    Raises:
+        RnnaiError: If ``rng`` is not a `numpy.random.Generator`, or ``dim`` < 2.
     """
 
     name = "cmaes"
 
     def __init__(
-        self, dim: int, config: CMAESConfig | None = None, rng: np.random.Generator | None = None
+        self, dim: int, config: CMAESConfig | None = None, *, rng: np.random.Generator
     ) -> None:
-        super().__init__(dim, rng if rng is not None else np.random.default_rng(0))
+        super().__init__(dim, rng)
         if self.dim < 2:
             raise RnnaiError(f"CMA-ES needs dim >= 2, got {self.dim}")
         self.config = config if config is not None else CMAESConfig()

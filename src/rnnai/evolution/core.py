@@ -13,12 +13,21 @@ arrays (the generator's state included) that `rnnai.runtime.checkpoint.pack_stat
 safetensors file; `Searcher.load_state_dict` restores it so that the resumed run continues with
 exactly the same numbers. Nothing is ever pickled.
 
-Usage::
+The run loop with success tests, budgets and checkpoints is `rnnai.evolution.runs.evolve`.
 
-    searcher = CoSyNE(problem.dim, CoSyNEConfig(), rng=np.random.default_rng(0))
-    evaluator = LocalEvaluator()
-    while searcher.evaluations < 10_000:
-        best = searcher.step(problem, evaluator)
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import CoSyNE, LocalEvaluator, Problem
+    >>> class Sphere(Problem):
+    ...     dim = 2
+    ...     def evaluate(self, genomes):
+    ...         return -np.sum(genomes ** 2, axis=1)
+    >>> searcher = CoSyNE(2, rng=np.random.default_rng(0))
+    >>> genomes = searcher.ask()                       # ask / tell by hand ...
+    >>> searcher.tell(LocalEvaluator()(Sphere(), genomes))
+    >>> best = searcher.step(Sphere())                 # ... or one generation at once
+    >>> searcher.generation, searcher.evaluations, searcher.last_fitness.shape
+    (2, 40, (20,))
 """
 
 from __future__ import annotations
@@ -189,7 +198,7 @@ class Searcher(abc.ABC):
         evaluations: Fitness evaluations told so far.
         best_genome: The best genome told so far ((dim,) float64), or None.
         best_fitness: Its fitness (-inf before the first tell).
-        last_genomes: The population of the last `step` ((P, dim)), or None.
+        last_genomes: The population of the last `tell` ((P, dim)), or None.
         last_fitness: Its fitness ((P,)), or None.
     """
 
@@ -199,7 +208,10 @@ class Searcher(abc.ABC):
         if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
             raise RnnaiError(f"dim must be an int >= 1, got {dim!r}")
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+            raise RnnaiError(
+                f"{self.name} needs its own generator: rng must be a numpy.random.Generator "
+                f"(e.g. numpy.random.default_rng(seed)), got {type(rng).__name__}"
+            )
         self.dim = int(dim)
         self.rng = rng
         self.generation = 0
@@ -243,6 +255,8 @@ class Searcher(abc.ABC):
         if f[k] > self.best_fitness or self.best_genome is None:
             self.best_fitness = float(f[k])
             self.best_genome = genomes[k].copy()
+        self.last_genomes = genomes.copy()
+        self.last_fitness = f
         self._tell(genomes, f)
         self._pending = None
         self.evaluations += genomes.shape[0]
@@ -263,8 +277,6 @@ class Searcher(abc.ABC):
         genomes = self.ask()
         ev = evaluator if evaluator is not None else LocalEvaluator()
         fitness = check_fitness(ev(problem, genomes), genomes.shape[0])
-        self.last_genomes = genomes
-        self.last_fitness = fitness
         self.tell(fitness)
         return float(fitness.max())
 

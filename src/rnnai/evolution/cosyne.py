@@ -25,9 +25,9 @@ generation (Algorithm 1):
    never broken up (Pr = 0). With ``permute_all`` every survivor is marked (the paper's simpler
    variant).
 
-Deviations and choices: the paper's typeset Eq. 1 could not be checked here; the task brief
-wrote it as ``(1 - (f - f_min)/(f_max - f_min)) ** (1/n)``, which would mark almost every weight
-of a large network. We use the form above, the one whose n-th root has a meaning (the chance
+Deviations and choices: the paper's typeset Eq. 1 could not be checked here; another reading,
+``(1 - (f - f_min)/(f_max - f_min)) ** (1/n)``, would mark almost every weight of a large
+network. We use the form above, the one whose n-th root has a meaning (the chance
 that a network survives intact equals its normalized fitness). Offspring (whose fitness is not
 known yet) are never marked. When all survivors have the same fitness, all are marked. Infinite
 fitness values are clipped to the largest finite one for the normalization. l defaults to
@@ -37,6 +37,17 @@ crossover is one-point between two parents drawn from the top quarter; weights s
 ours were set on the Markov double pole (measured with 6 seeds, 5,000 evaluations each: with
 l = m/4 and mutation rate 0.3 the population collapsed onto one network and only 1-2 of 6 runs
 solved; with l = 3m/4 and rate 0.8, 6 of 6; with noise scale 0.6, 8 of 8 on other seeds).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import CoSyNE, CoSyNEConfig, marking_probability
+    >>> marking_probability(np.array([3.0, 2.0, 1.0]), n=1).tolist()   # best never broken up
+    [0.0, 0.5, 1.0]
+    >>> s = CoSyNE(4, CoSyNEConfig(population=8), rng=np.random.default_rng(0))
+    >>> pop = s.ask()
+    >>> s.tell(-np.abs(pop).sum(axis=1))
+    >>> pop.shape, s.evaluations, s.population.shape
+    ((8, 4), 8, (8, 4))
 """
 
 from __future__ import annotations
@@ -52,7 +63,7 @@ from rnnai.runtime.errors import RnnaiError
 __all__ = ["CoSyNE", "CoSyNEConfig", "marking_probability"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CoSyNEConfig:
     """CoSyNE's parameters."""
 
@@ -133,8 +144,11 @@ class CoSyNE(Searcher):
 
     Args:
         dim: n, weights per network.
-        config: The parameters.
-        rng: The searcher's generator.
+        config: The parameters (default `CoSyNEConfig()`).
+        rng: The searcher's own generator (required: all its randomness comes from it).
+
+    Raises:
+        RnnaiError: If ``rng`` is not a `numpy.random.Generator`.
 
     Attributes:
         population: (m, n) current networks (row j = network j; column i = subpopulation P_i).
@@ -143,9 +157,9 @@ class CoSyNE(Searcher):
     name = "cosyne"
 
     def __init__(
-        self, dim: int, config: CoSyNEConfig | None = None, rng: np.random.Generator | None = None
+        self, dim: int, config: CoSyNEConfig | None = None, *, rng: np.random.Generator
     ) -> None:
-        super().__init__(dim, rng if rng is not None else np.random.default_rng(0))
+        super().__init__(dim, rng)
         self.config = config if config is not None else CoSyNEConfig()
         c = self.config
         self.population = self.rng.uniform(-c.init_range, c.init_range, (c.population, self.dim))

@@ -24,6 +24,18 @@ Deviations: the 2010 paper orders coefficients the same way (anti-diagonals from
 we could not check its tie-break within an anti-diagonal; ours is lexicographic. The papers code
 some layers jointly (e.g. all weights of a neuron as one array); here the caller chooses the
 arrays (`DCTCoding.from_module` codes each parameter tensor of a torch module separately).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import DCTCoding, frequency_order
+    >>> frequency_order((2, 3)).tolist()          # flat positions, lowest frequency first
+    [0, 1, 3, 2, 4, 5]
+    >>> coding = DCTCoding([(32, 115)], 20)       # 3,680 weights from 20 coefficients
+    >>> coding.dim, coding.n_weights, coding.compression
+    (20, 3680, 184.0)
+    >>> W = coding.decode(np.random.default_rng(0).normal(size=20))[0]
+    >>> W.shape, bool(np.allclose(coding.decode(coding.encode([W]))[0], W))
+    ((32, 115), True)
 """
 
 from __future__ import annotations
@@ -78,7 +90,9 @@ class DCTCoding:
         for shape in self.shapes:
             if len(shape) == 0 or min(shape) < 1:
                 raise RnnaiError(f"array shapes must have >= 1 dimension of size >= 1, got {shape}")
-        if isinstance(coefficients, int | np.integer) and not isinstance(coefficients, bool):
+        if isinstance(coefficients, bool):
+            raise RnnaiError(f"coefficients must be an int or a list of ints, got {coefficients}")
+        if isinstance(coefficients, int | np.integer):
             ks = [int(coefficients)] * len(self.shapes)
         else:
             ks = [int(k) for k in coefficients]

@@ -31,6 +31,15 @@ neurons) is not done (the network shape is fixed by the problem); burst mutation
 unperturbed copy of each best neuron; the constants (n, trials, mutation, stagnation) are
 configurable and default to the values stated in the ESP papers as far as we know them
 (10 trials per neuron, Cauchy alpha 0.3), not verified here.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import ESP, ESPConfig
+    >>> s = ESP(6, 2, ESPConfig(subpopulation=4, trials=2), rng=np.random.default_rng(0))
+    >>> nets = s.ask()                    # trials * subpopulation networks of 2 neurons
+    >>> s.tell(-np.abs(nets).sum(axis=1))
+    >>> nets.shape, s.subpops.shape
+    ((8, 6), (2, 4, 3))
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ from rnnai.runtime.errors import RnnaiError
 __all__ = ["ESP", "ESPConfig"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ESPConfig:
     """ESP's parameters."""
 
@@ -85,8 +94,12 @@ class ESP(Searcher):
     Args:
         dim: Genome length h * L (h neurons of L weights each).
         n_neurons: h, the number of subpopulations.
-        config: The parameters.
-        rng: The searcher's generator.
+        config: The parameters (default `ESPConfig()`).
+        rng: The searcher's own generator (required: all its randomness comes from it).
+
+    Raises:
+        RnnaiError: If ``rng`` is not a `numpy.random.Generator`, or ``dim`` is not a multiple
+            of ``n_neurons``.
 
     Attributes:
         subpops: (h, n, L) the neurons of every subpopulation.
@@ -101,9 +114,10 @@ class ESP(Searcher):
         dim: int,
         n_neurons: int,
         config: ESPConfig | None = None,
-        rng: np.random.Generator | None = None,
+        *,
+        rng: np.random.Generator,
     ) -> None:
-        super().__init__(dim, rng if rng is not None else np.random.default_rng(0))
+        super().__init__(dim, rng)
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, int) or n_neurons < 1:
             raise RnnaiError(f"n_neurons must be an int >= 1, got {n_neurons!r}")
         if dim % n_neurons:

@@ -24,6 +24,17 @@ gives its length.
 
 `fastweight_step` is written with scalar loops so that numba compiles it unchanged for the
 population kernels (``rnnai.evolution._kernels``); the plain-Python call is its twin.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import FastWeightNet, FastWeightNetConfig
+    >>> config = FastWeightNetConfig(n_inputs=4, n_outputs=2, n_modules=2)
+    >>> config.genome_size            # G (2 x 5) + U (2 x 2) + 2 modules (2 x 5)
+    34
+    >>> net = FastWeightNet(config, np.random.default_rng(0).normal(size=34))
+    >>> action = net(np.zeros(4))
+    >>> action.shape, bool(np.all(np.abs(action) <= 1)), round(float(net.gate.sum()), 6)
+    ((2,), True, 1.0)
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from rnnai.runtime.errors import RnnaiError
 __all__ = ["FastWeightNetConfig", "FastWeightNet", "fastweight_step"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FastWeightNetConfig:
     """Shape of a modular fast-weight controller."""
 
@@ -125,11 +136,8 @@ def fastweight_step(
 class FastWeightNet:
     """A modular fast-weight controller with its state, for stepping one episode in Python.
 
-    Example::
-
-        net = FastWeightNet(FastWeightNetConfig(n_inputs=12, n_outputs=2), genome)
-        net.reset()
-        action = net(observation)
+    Call `reset` before a new episode; calling the net with an observation returns the action
+    and advances the gate (see the module's example).
     """
 
     def __init__(self, config: FastWeightNetConfig, genome: np.ndarray) -> None:

@@ -21,6 +21,18 @@ Genome layout: (h, L) row-major with L = d + 1 + h, row i = (W_i (d), b_i, R_i (
 per neuron, so ESP's neuron subpopulations are the rows and CoSyNE's weight subpopulations the
 entries. Deviation: the ESP papers do not always give the activation; both are offered, logistic
 by default (ESP's code).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.envs.pole import SINGLE_POLE, initial_state
+    >>> from rnnai.evolution import RecurrentNetSpec, rollout
+    >>> spec = RecurrentNetSpec(n_inputs=4, n_neurons=1, activation="tanh")
+    >>> spec.dim                       # 4 inputs + bias + 1 recurrent weight
+    6
+    >>> genomes = np.random.default_rng(0).normal(size=(3, spec.dim))
+    >>> starts = np.tile(initial_state(SINGLE_POLE), (3, 1))
+    >>> rollout(spec, genomes, SINGLE_POLE, starts, 100).steps.shape
+    (3,)
 """
 
 from __future__ import annotations
@@ -56,7 +68,7 @@ ACTIVATIONS = ("sigmoid", "tanh")
 """Neuron squashing functions: ESP's logistic sigmoid, or tanh."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecurrentNetSpec:
     """Shape of a fully recurrent controller."""
 
@@ -138,7 +150,7 @@ class RecurrentNet:
         return 2.0 * a_new[0] - 1.0 if self.spec.activation == "sigmoid" else float(a_new[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RolloutResult:
     """Outcome of `rollout`."""
 

@@ -24,6 +24,16 @@ whose neuron 0 is the output, plus a bias per neuron. Defaults: one neuron for t
 feedback through a squashing function, enough to balance) and five for the non-Markov task (ESP's
 size for this task; the CoSyNE paper's exact sizes could not be checked here, so they are
 parameters). Fitness evaluation runs network and physics together in numba.
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.evolution import make_problem
+    >>> problem = make_problem("double_pole_markov", n_neurons=1, success_steps=1_000)
+    >>> problem.dim, problem.target_fitness        # 6 inputs + bias + 1 recurrent weight
+    (8, 1000.0)
+    >>> fitness = problem.evaluate(np.zeros((2, problem.dim)))   # steps balanced
+    >>> fitness.shape, bool(np.all(fitness < 1_000))
+    ((2,), True)
 """
 
 from __future__ import annotations
@@ -90,7 +100,9 @@ class PoleProblem(Problem):
         if success_steps < 1:
             raise RnnaiError(f"success_steps must be >= 1, got {success_steps}")
         self.config = config
-        self.spec = RecurrentNetSpec(config.obs_dim, n_neurons, activation)
+        self.spec = RecurrentNetSpec(
+            n_inputs=config.obs_dim, n_neurons=n_neurons, activation=activation
+        )
         self.success_steps = success_steps
         self.dim = self.spec.dim
         self.target_fitness = float(success_steps)

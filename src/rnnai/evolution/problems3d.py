@@ -12,9 +12,21 @@ tilted 4 degrees towards azimuth 45 degrees), at most ``success_steps`` (the pla
 `rnnai.evolution.fastweights` (K linear modules mixed by a gate; the genome is (G, U, M_1..M_K)).
 Evaluation runs controller and physics together in numba
 (`rnnai.evolution._kernels.rollout_fastweight_pole3d`, twin ``..._py``).
+
+Examples:
+    >>> import numpy as np
+    >>> from rnnai.envs.pole3d import SINGLE_POLE_3D
+    >>> from rnnai.evolution import Pole3DProblem
+    >>> problem = Pole3DProblem(SINGLE_POLE_3D, n_modules=2, success_steps=200)
+    >>> fitness = problem.evaluate(np.zeros((2, problem.dim)))   # steps balanced
+    >>> fitness.shape, problem.target_fitness
+    ((2,), 200.0)
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -58,7 +70,9 @@ class Pole3DProblem(Problem):
         if success_steps < 1:
             raise RnnaiError(f"success_steps must be >= 1, got {success_steps}")
         self.config = config
-        self.net = FastWeightNetConfig(config.obs_dim, 2, n_modules, recurrent_gate)
+        self.net = FastWeightNetConfig(
+            n_inputs=config.obs_dim, n_outputs=2, n_modules=n_modules, recurrent_gate=recurrent_gate
+        )
         self.success_steps = success_steps
         self.dim = self.net.genome_size
         self.target_fitness = float(success_steps)
@@ -86,7 +100,9 @@ class Pole3DProblem(Problem):
         """Steps balanced by each genome's controller, (P,) float64."""
         g = check_genomes(genomes, self.dim)
         steps = np.zeros(g.shape[0], dtype=np.int64)
-        _kernels.rollout_fastweight_pole3d(g, *self._rollout_args(), steps)
+        # numba's Dispatcher stub does not know the kernel's signature
+        kernel = cast(Callable[..., None], _kernels.rollout_fastweight_pole3d)
+        kernel(g, *self._rollout_args(), steps)
         return steps.astype(np.float64)
 
     def trajectory(self, genome: np.ndarray, max_steps: int) -> dict[str, np.ndarray]:
