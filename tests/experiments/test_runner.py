@@ -415,3 +415,30 @@ def test_a_malformed_ray_address_is_refused_before_the_run(
     with pytest.raises(RnnaiError, match="Ray address must be 'auto', 'HOST:PORT'"):
         run_experiment("_test.parallel", "smoke", 0, tmp_path, quiet=True, ray_address="garbage")
     assert wants_workers == [] and not (tmp_path / "_test.parallel").exists()
+
+
+def test_every_experiment_that_uses_workers_declares_it():
+    """An experiment whose module asks for ctx.evaluator() or ctx.workers declares
+    uses_workers; the declared set is the population-evaluation and OOPS experiments (oops.hanoi
+    runs oops.1n2n's search loop, which reads ctx.workers)."""
+    import inspect
+
+    from rnnai.experiments.base import all_experiments
+
+    declared = set()
+    for exp in all_experiments():
+        source = inspect.getsource(inspect.getmodule(type(exp)))
+        if "ctx.evaluator()" in source or "ctx.workers" in source:
+            assert exp.uses_workers, exp.name
+        if exp.uses_workers:
+            declared.add(exp.name)
+    assert declared == {
+        "evolution.cns_driving",
+        "evolution.cns_octopus",
+        "evolution.pole_3d",
+        "evolution.pole_double_markov",
+        "evolution.pole_double_nonmarkov",
+        "evolution.pole_single",
+        "oops.1n2n",
+        "oops.hanoi",
+    }

@@ -103,10 +103,5 @@ def _modules_importing_numba_njit_for_a_cache() -> list[str]:
     return offenders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kernel modules still import numba.njit; switching them to rnnai.runtime.jit "
-    "is a one-line change each, outside this test's package (remove this mark then)",
-)
 def test_every_cached_kernel_module_uses_rnnai_njit() -> None:
     assert _modules_importing_numba_njit_for_a_cache() == []

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from rnnai.runtime.jit import njit
 
 from rnnai.envs import _kernels as _pole_kernels
 from rnnai.envs import pole, pole3d

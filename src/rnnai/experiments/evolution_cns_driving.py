@@ -627,6 +627,7 @@ class CNSDrivingExperiment(Experiment):
         "score over 100 tracks and 900 counts as solved. Ours: mean over held-out tracks.",
     )
     headline_metric = "CarRacing-v3 score, mean over held-out tracks (full episodes)"
+    uses_workers = True  # population evaluation on Ray with --workers / --ray-address
 
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: network and coding, driving, CoSyNE, generations, test tracks."""

@@ -530,6 +530,7 @@ class CNSOctopusExperiment(Experiment):
         "median evaluations to reach the food, direct search / DCT coding (k = 20): times fewer"
     )
     tour = False
+    uses_workers = True  # population evaluation on Ray with --workers / --ray-address
 
     def config(self, scale: str) -> dict[str, Any]:
         """Per-scale config: codings, runs, budget, episode length, CoSyNE settings."""

@@ -369,6 +369,8 @@ _SEARCHERS = {
 class _PoleExperiment(Experiment):
     """Shared config and run of the three pole experiments."""
 
+    uses_workers = True  # population evaluation on Ray with --workers / --ray-address
+
     task: str = ""
     n_neurons: int = 1
     budgets: dict[str, int] = {}

@@ -124,6 +124,7 @@ class Pole3DExperiment(Experiment):
     )
     headline_metric = "runs solved by the fast-weight net, both tasks together"
     tour = False
+    uses_workers = True  # population evaluation on Ray with --workers / --ray-address
 
     def config(self, scale: str) -> dict[str, Any]:
         """Tasks, controllers, searcher, runs and budgets per scale (see the module docstring)."""
