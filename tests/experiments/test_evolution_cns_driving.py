@@ -159,7 +159,14 @@ def test_cached_evaluator_drives_only_unseen_genomes() -> None:
 
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:
-    return RunContext("evolution.test_cns", "smoke", 2, folder, CFG, checkpointer=checkpointer)
+    return RunContext(
+        name="evolution.test_cns",
+        scale="smoke",
+        seed=2,
+        out_dir=folder,
+        config=CFG,
+        checkpointer=checkpointer,
+    )
 
 
 def _plain(result: dict) -> dict:

@@ -43,7 +43,14 @@ FP = {"experiment": "evolution.test", "scale": "smoke", "seed": 5}
 
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None, seed: int = 5) -> RunContext:
-    return RunContext("evolution.test", "smoke", seed, folder, CFG, checkpointer=checkpointer)
+    return RunContext(
+        name="evolution.test",
+        scale="smoke",
+        seed=seed,
+        out_dir=folder,
+        config=CFG,
+        checkpointer=checkpointer,
+    )
 
 
 def test_network_has_the_papers_3680_weights_and_dct20_compresses_1_to_184() -> None:

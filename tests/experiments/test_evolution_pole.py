@@ -32,7 +32,14 @@ FP = {"experiment": "evolution.test", "scale": "smoke", "seed": 5}
 
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:
-    return RunContext("evolution.test", "smoke", 5, folder, CFG, checkpointer=checkpointer)
+    return RunContext(
+        name="evolution.test",
+        scale="smoke",
+        seed=5,
+        out_dir=folder,
+        config=CFG,
+        checkpointer=checkpointer,
+    )
 
 
 @pytest.mark.parametrize("kill_after", [2, 14, 22])
@@ -49,7 +56,9 @@ def test_killed_comparison_resumes_to_identical_results(tmp_path: Path, kill_aft
 
 def test_other_seed_gives_other_runs(tmp_path: Path) -> None:
     a = run_comparison(_ctx(tmp_path / "a"), CFG)
-    ctx = RunContext("evolution.test", "smoke", 6, tmp_path / "b", CFG)
+    ctx = RunContext(
+        name="evolution.test", scale="smoke", seed=6, out_dir=tmp_path / "b", config=CFG
+    )
     assert run_comparison(ctx, CFG) != a
 
 

@@ -28,7 +28,14 @@ FP = {"experiment": "evolution.pole3d_test", "scale": "smoke", "seed": 3}
 
 def _ctx(folder: Path, checkpointer: Checkpointer | None = None) -> RunContext:
     folder.mkdir(parents=True, exist_ok=True)
-    return RunContext("evolution.pole3d_test", "smoke", 3, folder, CFG, checkpointer=checkpointer)
+    return RunContext(
+        name="evolution.pole3d_test",
+        scale="smoke",
+        seed=3,
+        out_dir=folder,
+        config=CFG,
+        checkpointer=checkpointer,
+    )
 
 
 @pytest.mark.parametrize("kill_after", [1, 4, 7])

@@ -115,7 +115,7 @@ def test_killed_training_resumes_identically(tmp_path: Path, kind: str) -> None:
     )  # fmt: skip
 
     def ctx(path: Path) -> RunContext:
-        return RunContext(NAME, "smoke", 1, path, {}, quiet=True)
+        return RunContext(name=NAME, scale="smoke", seed=1, out_dir=path, config={}, quiet=True)
 
     a = train_net(kind, 0, cfg, seeds=ctx(tmp_path / "a"), hooks=ctx(tmp_path / "a"))
 

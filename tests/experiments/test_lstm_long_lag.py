@@ -120,6 +120,6 @@ def test_quick_2a_net_has_shortcut_and_gate_biases() -> None:
     task = make_task("2a", 10)
     model = SequenceNet(task.input_size, task.output_size, cfg, torch.Generator())
     lstm = model.lstm
-    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[lstm._plan.slices["i"]]
+    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[lstm.gate_slices["i"]]
     assert b.tolist() == [-3.0, -6.0, -3.0, -6.0]
     assert model.head.in_features == cfg.hidden + task.input_size

@@ -54,7 +54,9 @@ def test_smoke_run_writes_consistent_result(tmp_path: Path) -> None:
 
 
 def _ctx(tmp_path: Path, resume: bool = False) -> RunContext:
-    return RunContext(NAME, "smoke", 3, tmp_path, {}, quiet=True, resume=resume)
+    return RunContext(
+        name=NAME, scale="smoke", seed=3, out_dir=tmp_path, config={}, quiet=True, resume=resume
+    )
 
 
 def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:
@@ -107,7 +109,7 @@ def test_carrier_cell_is_the_one_that_separates_t_from_p() -> None:
     with torch.no_grad():  # make cell 4 store "T" (+) vs "P" (-) in its CEC and nothing else
         net.lstm.weight_ih_l0.zero_()
         net.lstm.weight_hh_l0.zero_()
-        s = net.lstm._plan.slices
+        s = net.lstm.gate_slices
         net.lstm.bias_ih_l0.zero_()
         net.lstm.bias_hh_l0.zero_()
         net.lstm.weight_ih_l0[s["g"].start + 4, 1] = 5.0  # T input

@@ -152,7 +152,7 @@ def test_same_seed_same_results_and_other_seed_differs() -> None:
 def test_seeds_match_the_run_context_streams(tmp_path: Path) -> None:
     from rnnai.experiments.base import RunContext
 
-    ctx = RunContext("lstm.test", "smoke", 3, tmp_path, {})
+    ctx = RunContext(name="lstm.test", scale="smoke", seed=3, out_dir=tmp_path, config={})
     seeds = Seeds(3, ("lstm.test",))
     assert ctx.rng("a", 1).integers(1 << 30) == seeds.rng("a", 1).integers(1 << 30)
     g1, g2 = ctx.torch_generator("x"), seeds.torch_generator("x")

@@ -16,7 +16,7 @@ def test_same_generator_same_weights_and_gate_biases_are_set() -> None:
     a = SequenceNet(2, 1, cfg, torch.Generator().manual_seed(1))
     b = SequenceNet(2, 1, cfg, torch.Generator().manual_seed(1))
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
-    s = a.lstm._plan.slices
+    s = a.lstm.gate_slices
     bias = a.lstm.get_parameter("bias_ih_l0")
     assert bias[s["o"]].tolist() == [-1.0, -2.0, -1.0, -2.0]
     assert bias[s["i"]].tolist() == [-3.0] * 4
@@ -28,7 +28,7 @@ def test_same_generator_same_weights_and_gate_biases_are_set() -> None:
 def test_forget_gate_bias_opens_the_forget_gates() -> None:
     net = SequenceNet(3, 2, NetConfig(variant="gers2000", forget_gate_bias=1.0),
                       torch.Generator().manual_seed(0))  # fmt: skip
-    s = net.lstm._plan.slices
+    s = net.lstm.gate_slices
     assert net.lstm.get_parameter("bias_ih_l0")[s["f"]].tolist() == [1.0] * 4
 
 

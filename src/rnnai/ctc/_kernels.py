@@ -28,6 +28,7 @@ import heapq
 import math
 
 import numpy as np
+
 from rnnai.runtime.jit import njit
 
 NEG_INF = -math.inf

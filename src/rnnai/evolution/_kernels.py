@@ -23,11 +23,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from rnnai.runtime.jit import njit
 
 from rnnai.envs import _kernels as _pole_kernels
 from rnnai.envs import pole, pole3d
 from rnnai.evolution import fastweights
+from rnnai.runtime.jit import njit
 
 __all__ = [
     "rollout_fastweight_pole3d",

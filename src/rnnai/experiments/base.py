@@ -146,7 +146,7 @@ class Outcome:
         check_verdict(self.verdict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunContext:
     """Everything an experiment's `Experiment.run` gets from the runner.
 

@@ -304,8 +304,8 @@ class AdvantageNet(nn.Module):
         with torch.no_grad():
             for p in self.parameters():
                 p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * cfg.init_range)
-            if self.lstm is not None and "f" in self.lstm._plan.slices:
-                f = self.lstm._plan.slices["f"]
+            if self.lstm is not None and "f" in self.lstm.gate_slices:
+                f = self.lstm.gate_slices["f"]
                 self.lstm.get_parameter("bias_ih_l0")[f] = cfg.forget_gate_bias
                 self.lstm.get_parameter("bias_hh_l0")[f] = 0.0
 

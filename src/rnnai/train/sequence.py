@@ -133,7 +133,7 @@ class SequenceNet(nn.Module):
 
     def _set_gate_biases(self) -> None:
         lstm, cfg, H = self.lstm, self.cfg, self.cfg.hidden
-        slices = lstm._plan.slices
+        slices = lstm.gate_slices
         b_ih, b_hh = lstm.get_parameter("bias_ih_l0"), lstm.get_parameter("bias_hh_l0")
         for gate, values in (("o", cfg.output_gate_bias), ("i", cfg.input_gate_bias)):
             if values and gate in slices:
