@@ -40,11 +40,12 @@ def ref_mdlstm(model: MDLSTM, x: torch.Tensor) -> list[torch.Tensor]:
                 hk.append(zero if hc is None else hc[0])
                 ck.append(zero if hc is None else hc[1])
 
-            def pre(gi: int) -> torch.Tensor:
-                total = xp @ gate(W, gi) + gate(b, gi)
-                for k in range(d):
-                    total = total + hk[k] @ gate(U[k * H : (k + 1) * H], gi)
-                return total
+            a = xp @ W + b  # all gates' pre-activations, (N, (3 + d) H)
+            for k in range(d):
+                a = a + hk[k] @ U[k * H : (k + 1) * H]
+
+            def pre(gi: int, a: torch.Tensor = a) -> torch.Tensor:
+                return gate(a, gi)
 
             a_i = pre(0)
             if model.peep_i is not None:
