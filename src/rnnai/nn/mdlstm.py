@@ -219,17 +219,17 @@ def mdlstm_wavefront(
     plan = wavefront_plan(S, str(x.device))
     x_seq = x.reshape(D, N, C, P).permute(0, 3, 1, 2).index_select(1, plan.order)  # (D, P, N, C)
     xw = torch.baddbmm(bias.unsqueeze(1), x_seq.reshape(D, P * N, C), weight_ih)  # W x + b
-    xw = xw.view(D, P, N, G)
+    # split once (not sliced per step: the backward of each slice would zero-fill all of xw)
+    xw_diagonals = xw.view(D, P, N, G).split([end - start for start, end in plan.bounds], 1)
     zero = x.new_zeros(D, 1, N, H)
     h_prev, c_prev = zero, zero  # the previous diagonal plus a zero row (outside the grid)
     outs = []
-    for (start, end), pred in zip(plan.bounds, plan.predecessors, strict=True):
-        n = end - start
+    for xw_t, pred in zip(xw_diagonals, plan.predecessors, strict=True):
+        n = xw_t.shape[1]
         h_k = h_prev.index_select(1, pred).view(D, n, d, N, H).transpose(2, 3)  # (D, n, N, d, H)
         c_k = c_prev.index_select(1, pred).view(D, n, d, N, H).transpose(2, 3)  # (D, n, N, d, H)
-        a = torch.baddbmm(
-            xw[:, start:end].reshape(D, n * N, G), h_k.reshape(D, n * N, d * H), weight_hh
-        ).view(D, n, N, 3 + d, H)  # gate pre-activations, (D, n, N, gates, H)
+        a = torch.baddbmm(xw_t.reshape(D, n * N, G), h_k.reshape(D, n * N, d * H), weight_hh)
+        a = a.view(D, n, N, 3 + d, H)  # gate pre-activations, (D, n, N, gates, H)
         a_i, a_f, a_g, a_o = a[..., 0, :], a[..., 1 : 1 + d, :], a[..., 1 + d, :], a[..., 2 + d, :]
         if peepholes is not None:
             p_i, p_f, p_o = peepholes
@@ -441,8 +441,8 @@ class PyraMiDLSTM(nn.Module):
             U = self.weight_h[s].reshape(8 * H, H, *self.weight_h.shape[3:])
             h = c = x.new_zeros(N, 2 * H, *plane)
             hs = []
-            for t in range(T):
-                pre = a_x[t] + self._conv(h, U, None) if t else a_x[t]
+            for t, a_x_t in enumerate(a_x.unbind(0)):  # unbind: one backward for all planes
+                pre = a_x_t + self._conv(h, U, None) if t else a_x_t
                 pre = pre.view(N, 2, 4, H, *plane)  # (N, sweep, gate, H, *plane)
                 i = torch.sigmoid(pre[:, :, 0])  # Eq. 7
                 f = torch.sigmoid(pre[:, :, 1])  # Eq. 8
