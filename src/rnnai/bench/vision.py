@@ -1,7 +1,7 @@
 """`rnnai bench vision`: MD-LSTM's wavefront against a per-pixel loop, PyraMiD-LSTM against MD-LSTM.
 
 Rows (float32 on the CPU, forward + sum of the outputs + backward, torch's thread count left as
-the process has it: the Makefile and CI set OMP_NUM_THREADS=2 and OMP_WAIT_POLICY=PASSIVE):
+the process has it: the Makefile sets OMP_NUM_THREADS=1 unless the environment overrides it):
 
 * ``mdlstm 2-D``: `rnnai.nn.mdlstm.MDLSTM` (anti-diagonal wavefronts, 2 S - 1 batched steps) on
   S x S images against `per_pixel_mdlstm` below, the same layer with the same weights stepped
