@@ -9,7 +9,13 @@ import itertools
 import pytest
 import torch
 
-from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM, sweep_directions, wavefront_plan
+from rnnai.nn.mdlstm import (
+    MDLSTM,
+    PyraMiDLSTM,
+    mdlstm_wavefront,
+    sweep_directions,
+    wavefront_plan,
+)
 from rnnai.runtime.errors import RnnaiError
 
 D64 = torch.float64
@@ -215,6 +221,35 @@ def test_wavefront_plan_lists_diagonals_and_predecessors() -> None:
     # positions 0 and 1 of diagonal 1; (0,2) has no predecessor along axis 0 (index 2 = zero row)
     assert plan.predecessors[2].tolist() == [2, 0, 0, 1]
     assert plan.predecessors[0].tolist() == [0, 0]
+
+
+def test_sweep_directions_are_the_2_to_the_d_corners() -> None:
+    assert sweep_directions(2) == [(), (0,), (1,), (0, 1)]
+    dirs = sweep_directions(3)
+    assert len(set(dirs)) == 8 and dirs[0] == () and dirs[-1] == (0, 1, 2)
+
+
+def test_mdlstm_wavefront_one_direction_equals_module_origin_sweep() -> None:
+    model = _md(2, 3, 2)
+    x = torch.randn(2, 2, 4, 3, dtype=D64)
+    p = model.peep_i, model.peep_f, model.peep_o
+    y = mdlstm_wavefront(
+        x.unsqueeze(0),
+        model.weight_ih[:1],
+        model.weight_hh[:1],
+        model.bias[:1],
+        tuple(t[:1] for t in p),
+    )
+    torch.testing.assert_close(y[0], model(x)[:, :3], rtol=0, atol=1e-12)
+
+
+def test_mdlstm_single_pixel_is_one_lstm_step_from_zero_state() -> None:
+    model = _md(2, 3, 2, peepholes=False)
+    x = torch.randn(2, 2, 1, 1, dtype=D64)
+    a = x[:, :, 0, 0] @ model.weight_ih[0] + model.bias[0]  # no predecessors: h_k = c_k = 0
+    i, g, o = a[:, :3].sigmoid(), a[:, 9:12].tanh(), a[:, 12:].sigmoid()
+    h = o * torch.tanh(i * g)
+    torch.testing.assert_close(model(x)[:, :3, 0, 0], h, rtol=0, atol=1e-12)
 
 
 def test_mdlstm_runs_in_float32_and_backpropagates() -> None:
