@@ -1,6 +1,8 @@
 """PyTorch modules: the LSTM family (`LSTM` over whole sequences, `LSTMCell` one step at a time)
 and fast weight programmers (`rnnai.nn.fastweights`: the sum and delta rules, their feature maps,
-a multi-head `FastWeightLayer`, and the 1992 slow net that programs a fast net).
+a multi-head `FastWeightLayer`, and the 1992 slow net that programs a fast net), and
+multi-dimensional LSTMs (`rnnai.nn.mdlstm`: `MDLSTM` over 2-D and 3-D inputs in all 2^d sweep
+directions, computed by anti-diagonal wavefronts, and `PyraMiDLSTM`).
 
 Every variant of `rnnai.nn.lstm` (the 1997 LSTM, forget gates, peepholes, Greff et al.'s eight
 one-change variants) runs in both modules with the same parameters; `LSTM` is a drop-in for
@@ -35,6 +37,7 @@ from rnnai.nn.fastweights import (
     sum_rule,
 )
 from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMCell, LSTMVariant, get_variant
+from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM
 
 __all__ = [
     "ACTIVATIONS",
@@ -46,6 +49,8 @@ __all__ = [
     "FeatureMap",
     "LSTMCell",
     "LSTMVariant",
+    "MDLSTM",
+    "PyraMiDLSTM",
     "delta_rule",
     "dpfp",
     "elu_plus_one",
