@@ -147,7 +147,11 @@ def _check_sizes(fn: str, W: Tensor, d_out: int, d_in: int, num_betas: int) -> N
 
 
 class _SRWMFunction(torch.autograd.Function):
-    """Eqs. 1-4 over a sequence with an O(|W|)-memory backward (module docstring)."""
+    """Eqs. 1-4 over a sequence with an O(|W|)-memory backward (module docstring).
+
+    Per step only the matrix-vector products and the rank-1 update run in the loop; softmaxes,
+    sigmoids and the learning-rate bookkeeping of all steps are batched before or after it.
+    """
 
     @staticmethod
     def forward(
@@ -162,63 +166,71 @@ class _SRWMFunction(torch.autograd.Function):
         rows = _row_index(d_out, n, num_betas, x.device)
         W = W0.detach().clone(memory_format=torch.contiguous_format)
         D = W.shape[1]
-        Y = x.new_empty(B, L, d_out)
-        Q, K = x.new_empty(B, L, n), x.new_empty(B, L, n)
-        S = x.new_empty(B, L, num_betas)
-        Dv = x.new_empty(B, L, D)  # v_t - v-bar_t
+        xs = x.detach().transpose(0, 1).unsqueeze(-1).contiguous()  # (L, B, d_in, 1)
+        O = x.new_empty(L, B, D, 1)  # W_{t-1} x_t, Eq. 1
+        Dv = x.new_empty(L, B, D, 1)  # v_t - v-bar_t = W_{t-1} (phi(q_t) - phi(k_t))
         ckpts = []
         for t in range(L):
             if checkpoint_every and t % checkpoint_every == 0 and t > 0:
                 ckpts.append(W.clone())  # W_t, t = C, 2C, ...
-            o = torch.bmm(W, x[:, t, :, None]).squeeze(-1)  # Eq. 1   (B, D)
-            y, q, k, beta = _split(o, d_out, n)
-            q, k = torch.softmax(q, dim=-1), torch.softmax(k, dim=-1)
-            vv = torch.bmm(W, torch.stack([q, k], dim=-1))  # Eqs. 2-3   (B, D, 2)
-            d = vv[..., 0] - vv[..., 1]  # v_t - v-bar_t   (B, D)
-            s = torch.sigmoid(beta)  # (B, n_beta)
-            W.baddbmm_((s[:, rows] * d).unsqueeze(-1), k.unsqueeze(1))  # Eq. 4
-            Y[:, t], Q[:, t], K[:, t], S[:, t], Dv[:, t] = y, q, k, s, d
+            o = torch.bmm(W, xs[t], out=O[t])  # Eq. 1   (B, D, 1)
+            qk = torch.softmax(o[:, d_out : d_out + 2 * n, 0].view(B, 2, n), dim=-1)
+            q, k = qk[:, 0], qk[:, 1]  # (B, d_in)
+            d = torch.bmm(W, (q - k).unsqueeze(-1), out=Dv[t])  # Eqs. 2-3   (B, D, 1)
+            s = torch.sigmoid(o[:, d_out + 2 * n :])  # (B, n_beta, 1)
+            W.baddbmm_(s[:, rows] * d, k.unsqueeze(1))  # Eq. 4
         stacked = torch.stack(ckpts) if ckpts else x.new_empty(0)
-        ctx.save_for_backward(x, W0, W, Q, K, S, Dv, stacked)
+        ctx.save_for_backward(x, W0, W, O, Dv, stacked)
         ctx.shape = (d_out, num_betas, checkpoint_every)
-        return Y, W
+        return O[:, :, :d_out, 0].transpose(0, 1), W
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, gY: Tensor, gWL: Tensor) -> tuple[Tensor | None, ...]:
-        x, W0, WL, Q, K, S, Dv, ckpts = ctx.saved_tensors
+        x, W0, WL, O, Dv, ckpts = ctx.saved_tensors
         d_out, num_betas, C = ctx.shape
         B, L, n = x.shape
         rows = _row_index(d_out, n, num_betas, x.device)
+        O, Dv = O.squeeze(-1), Dv.squeeze(-1)  # (L, B, D)
+        D = O.shape[-1]
+        QK = torch.softmax(O[..., d_out : d_out + 2 * n].reshape(L, B, 2, n), dim=-1)
+        Q, K = QK[:, :, 0], QK[:, :, 1]  # (L, B, d_in)
+        S = torch.sigmoid(O[..., d_out + 2 * n :])  # (L, B, n_beta)
+        S_rows = S[..., rows]  # (L, B, D)
+        U = (S_rows * Dv).unsqueeze(-1)  # the update's left factor   (L, B, D, 1)
+        K_row = K.unsqueeze(-2)  # (L, B, 1, d_in)
+        # right factors of W_{t-1}'s gradient: [phi(q_t) - phi(k_t); x_t]   (L, B, 2, d_in)
+        R = torch.stack([Q - K, x.transpose(0, 1)], dim=2)
+        gYt = gY.transpose(0, 1)  # (L, B, d_out)
+        G = x.new_zeros(L, B, D, 2)  # per step [d(v - v-bar), d o_t]
+        G[..., :d_out, 1] = gYt
+        GU = x.new_empty(L, B, D)  # d u_t
+        gx = x.new_empty(L, B, 1, n)
         W = WL.clone()
         gW = gWL.clone(memory_format=torch.contiguous_format)
-        gx = torch.empty_like(x)
         for t in range(L - 1, -1, -1):
-            q, k, s, d, x_t = Q[:, t], K[:, t], S[:, t], Dv[:, t], x[:, t]
-            s_rows = s[:, rows]  # (B, D)
-            u = s_rows * d  # the update's left factor   (B, D)
             if t == 0:
                 W.copy_(W0)
             elif C and t % C == 0:
                 W.copy_(ckpts[t // C - 1])
             else:
-                W.baddbmm_(u.unsqueeze(-1), k.unsqueeze(1), alpha=-1.0)  # W_{t-1}, Eq. 4 undone
-            # through Eq. 4, W_t = W_{t-1} + u k^T
-            gu = torch.bmm(gW, k.unsqueeze(-1)).squeeze(-1)  # (B, D)
-            gk = torch.bmm(u.unsqueeze(1), gW).squeeze(1)  # (B, d_in)
-            gd = gu * s_rows  # d(v - v-bar)
-            gs = torch.zeros_like(s).index_add_(1, rows, gu * d)  # (B, n_beta)
-            gbeta = gs * s * (1.0 - s)
-            # through Eqs. 2-3: v - v-bar = W (q - k)
-            Wgd = torch.bmm(gd.unsqueeze(1), W).squeeze(1)  # W^T gd   (B, d_in)
-            gk = gk - Wgd
-            gq_pre = q * (Wgd - (q * Wgd).sum(-1, keepdim=True))  # softmax backward
-            gk_pre = k * (gk - (k * gk).sum(-1, keepdim=True))
-            go = torch.cat([gY[:, t], gq_pre, gk_pre, gbeta], dim=-1)  # d o_t   (B, D)
-            gx[:, t] = torch.bmm(go.unsqueeze(1), W).squeeze(1)  # Eq. 1: W^T go
-            # W_{t-1}'s own gradient: gW_t + gd (q - k)^T + go x_t^T, one rank-2 update
-            gW.baddbmm_(torch.stack([gd, go], dim=-1), torch.stack([q - k, x_t], dim=1))
-        return gx, gW, None, None, None
+                W.baddbmm_(U[t], K_row[t], alpha=-1.0)  # W_{t-1}: Eq. 4 undone
+            # through Eq. 4, W_t = W_{t-1} + u k^T: d u = gW k, d k = gW^T u
+            gu = torch.bmm(gW, K[t].unsqueeze(-1), out=GU[t].unsqueeze(-1)).squeeze(-1)
+            gk = torch.bmm(U[t].transpose(1, 2), gW).squeeze(1)  # (B, d_in)
+            gd = torch.mul(gu, S_rows[t], out=G[t, :, :, 0])  # d(v - v-bar)   (B, D)
+            Wgd = torch.bmm(gd.unsqueeze(1), W).squeeze(1)  # W^T gd: d phi(q), -d phi(k)
+            g_qk = torch.stack([Wgd, gk - Wgd], dim=1)  # (B, 2, d_in)
+            qk = QK[t]
+            g_pre = qk * (g_qk - (qk * g_qk).sum(-1, keepdim=True))  # softmax backward
+            G[t, :, d_out : d_out + 2 * n, 1] = g_pre.view(B, 2 * n)
+            # d beta_t: sum over each learning rate's rows of gu * (v - v-bar), sigmoid'
+            gs = (gu * Dv[t]).new_zeros(B, num_betas).index_add_(1, rows, gu * Dv[t])
+            G[t, :, d_out + 2 * n :, 1] = gs * S[t] * (1.0 - S[t])
+            go = G[t, :, :, 1]  # d o_t   (B, D)
+            torch.bmm(go.unsqueeze(1), W, out=gx[t])  # Eq. 1: d x_t = W^T d o_t
+            gW.baddbmm_(G[t], R[t])  # gW_{t-1} = gW_t + gd (q - k)^T + go x_t^T
+        return gx.squeeze(2).transpose(0, 1), gW, None, None, None
 
 
 def srwm(
