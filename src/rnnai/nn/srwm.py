@@ -96,6 +96,12 @@ def _row_index(d_out: int, d_in: int, num_betas: int, device: torch.device) -> T
     return torch.repeat_interleave(torch.arange(4, device=device), sizes)  # (D,)
 
 
+def _rate_matrix(d_out: int, d_in: int, num_betas: int, like: Tensor) -> Tensor:
+    """(D, n_beta) one-hot: row i of W takes learning rate j where entry (i, j) is 1."""
+    rows = _row_index(d_out, d_in, num_betas, like.device)
+    return torch.nn.functional.one_hot(rows, num_betas).to(like.dtype)
+
+
 def _split(o: Tensor, d_out: int, d_in: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """[y, q, k, beta] = o along the last dimension."""
     return (
@@ -163,22 +169,23 @@ class _SRWMFunction(torch.autograd.Function):
         checkpoint_every: int | None,
     ) -> tuple[Tensor, Tensor]:
         B, L, n = x.shape  # x (B, L, d_in), W0 (B, D, d_in); B = batch * heads
-        rows = _row_index(d_out, n, num_betas, x.device)
         W = W0.detach().clone(memory_format=torch.contiguous_format)
         D = W.shape[1]
+        M = _rate_matrix(d_out, n, num_betas, x)  # (D, n_beta)
         xs = x.detach().transpose(0, 1).unsqueeze(-1).contiguous()  # (L, B, d_in, 1)
         O = x.new_empty(L, B, D, 1)  # W_{t-1} x_t, Eq. 1
         Dv = x.new_empty(L, B, D, 1)  # v_t - v-bar_t = W_{t-1} (phi(q_t) - phi(k_t))
         ckpts = []
-        for t in range(L):
+        # unbind once: per-step indexing costs more than the small products themselves
+        for t, (x_t, o, d) in enumerate(zip(xs.unbind(0), O.unbind(0), Dv.unbind(0), strict=True)):
             if checkpoint_every and t % checkpoint_every == 0 and t > 0:
                 ckpts.append(W.clone())  # W_t, t = C, 2C, ...
-            o = torch.bmm(W, xs[t], out=O[t])  # Eq. 1   (B, D, 1)
+            torch.bmm(W, x_t, out=o)  # Eq. 1   (B, D, 1)
             qk = torch.softmax(o[:, d_out : d_out + 2 * n, 0].view(B, 2, n), dim=-1)
-            q, k = qk[:, 0], qk[:, 1]  # (B, d_in)
-            d = torch.bmm(W, (q - k).unsqueeze(-1), out=Dv[t])  # Eqs. 2-3   (B, D, 1)
-            s = torch.sigmoid(o[:, d_out + 2 * n :])  # (B, n_beta, 1)
-            W.baddbmm_(s[:, rows] * d, k.unsqueeze(1))  # Eq. 4
+            q, k = qk.unbind(1)  # (B, d_in)
+            torch.bmm(W, (q - k).unsqueeze(-1), out=d)  # Eqs. 2-3   (B, D, 1)
+            rate = M @ torch.sigmoid(o[:, d_out + 2 * n :])  # sigma(beta_t) per row   (B, D, 1)
+            W.baddbmm_(rate * d, k.unsqueeze(1))  # Eq. 4
         stacked = torch.stack(ckpts) if ckpts else x.new_empty(0)
         ctx.save_for_backward(x, W0, W, O, Dv, stacked)
         ctx.shape = (d_out, num_betas, checkpoint_every)
@@ -190,46 +197,53 @@ class _SRWMFunction(torch.autograd.Function):
         x, W0, WL, O, Dv, ckpts = ctx.saved_tensors
         d_out, num_betas, C = ctx.shape
         B, L, n = x.shape
-        rows = _row_index(d_out, n, num_betas, x.device)
         O, Dv = O.squeeze(-1), Dv.squeeze(-1)  # (L, B, D)
-        D = O.shape[-1]
+        M = _rate_matrix(d_out, n, num_betas, x)  # (D, n_beta)
         QK = torch.softmax(O[..., d_out : d_out + 2 * n].reshape(L, B, 2, n), dim=-1)
-        Q, K = QK[:, :, 0], QK[:, :, 1]  # (L, B, d_in)
+        Q, K = QK.unbind(2)  # (L, B, d_in)
         S = torch.sigmoid(O[..., d_out + 2 * n :])  # (L, B, n_beta)
-        S_rows = S[..., rows]  # (L, B, D)
-        U = (S_rows * Dv).unsqueeze(-1)  # the update's left factor   (L, B, D, 1)
-        K_row = K.unsqueeze(-2)  # (L, B, 1, d_in)
+        S_rows = S @ M.t()  # (L, B, D)
+        U = S_rows * Dv  # the update's left factor u_t   (L, B, D)
         # right factors of W_{t-1}'s gradient: [phi(q_t) - phi(k_t); x_t]   (L, B, 2, d_in)
         R = torch.stack([Q - K, x.transpose(0, 1)], dim=2)
-        gYt = gY.transpose(0, 1)  # (L, B, d_out)
-        G = x.new_zeros(L, B, D, 2)  # per step [d(v - v-bar), d o_t]
-        G[..., :d_out, 1] = gYt
-        GU = x.new_empty(L, B, D)  # d u_t
         gx = x.new_empty(L, B, 1, n)
+        steps = list(
+            zip(
+                U.unsqueeze(-1).unbind(0),  # u_t as a column   (B, D, 1)
+                U.unsqueeze(-2).unbind(0),  # and as a row   (B, 1, D)
+                K.unsqueeze(-2).unbind(0),  # phi(k_t) as a row   (B, 1, d_in)
+                K.unsqueeze(-1).unbind(0),  # and as a column   (B, d_in, 1)
+                QK.unbind(0),
+                S_rows.unbind(0),
+                Dv.unbind(0),
+                (S * (1.0 - S)).unbind(0),  # sigmoid'
+                gY.transpose(0, 1).unbind(0),
+                R.unbind(0),
+                gx.unbind(0),
+                strict=True,
+            )
+        )
         W = WL.clone()
         gW = gWL.clone(memory_format=torch.contiguous_format)
         for t in range(L - 1, -1, -1):
+            u_col, u_row, k_row, k_col, qk, s_rows, d, ds, gy, r, gx_t = steps[t]
             if t == 0:
                 W.copy_(W0)
             elif C and t % C == 0:
                 W.copy_(ckpts[t // C - 1])
             else:
-                W.baddbmm_(U[t], K_row[t], alpha=-1.0)  # W_{t-1}: Eq. 4 undone
+                W.baddbmm_(u_col, k_row, alpha=-1.0)  # W_{t-1}: Eq. 4 undone
             # through Eq. 4, W_t = W_{t-1} + u k^T: d u = gW k, d k = gW^T u
-            gu = torch.bmm(gW, K[t].unsqueeze(-1), out=GU[t].unsqueeze(-1)).squeeze(-1)
-            gk = torch.bmm(U[t].transpose(1, 2), gW).squeeze(1)  # (B, d_in)
-            gd = torch.mul(gu, S_rows[t], out=G[t, :, :, 0])  # d(v - v-bar)   (B, D)
+            gu = torch.bmm(gW, k_col).squeeze(-1)  # (B, D)
+            gk = torch.bmm(u_row, gW).squeeze(1)  # (B, d_in)
+            gd = gu * s_rows  # d(v - v-bar)
             Wgd = torch.bmm(gd.unsqueeze(1), W).squeeze(1)  # W^T gd: d phi(q), -d phi(k)
             g_qk = torch.stack([Wgd, gk - Wgd], dim=1)  # (B, 2, d_in)
-            qk = QK[t]
             g_pre = qk * (g_qk - (qk * g_qk).sum(-1, keepdim=True))  # softmax backward
-            G[t, :, d_out : d_out + 2 * n, 1] = g_pre.view(B, 2 * n)
-            # d beta_t: sum over each learning rate's rows of gu * (v - v-bar), sigmoid'
-            gs = (gu * Dv[t]).new_zeros(B, num_betas).index_add_(1, rows, gu * Dv[t])
-            G[t, :, d_out + 2 * n :, 1] = gs * S[t] * (1.0 - S[t])
-            go = G[t, :, :, 1]  # d o_t   (B, D)
-            torch.bmm(go.unsqueeze(1), W, out=gx[t])  # Eq. 1: d x_t = W^T d o_t
-            gW.baddbmm_(G[t], R[t])  # gW_{t-1} = gW_t + gd (q - k)^T + go x_t^T
+            gbeta = ((gu * d) @ M) * ds  # (B, n_beta)
+            go = torch.cat([gy, g_pre.view(B, 2 * n), gbeta], dim=-1)  # d o_t   (B, D)
+            torch.bmm(go.unsqueeze(1), W, out=gx_t)  # Eq. 1: d x_t = W^T d o_t
+            gW.baddbmm_(torch.stack([gd, go], dim=-1), r)  # + gd (q - k)^T + go x_t^T
         return gx.squeeze(2).transpose(0, 1), gW, None, None, None
 
 
