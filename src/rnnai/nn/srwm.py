@@ -29,10 +29,12 @@ except the beta rows, N(beta_init, 1/d_head) with beta_init = -1 as in the autho
 
 Computation. ``mode="autograd"`` runs Eqs. 1-4 step by step under autograd, which stores one W per
 step: memory O(T |W|). ``mode="efficient"`` (default) is a custom autograd function: the forward
-pass updates W in place and keeps only the small per-step vectors phi(q_t), phi(k_t),
-sigma(beta_t) and v_t - v-bar_t (O(T (|y| + |q| + |k| + |beta|)), no per-step matrix); the
-backward pass walks back in time and recovers W_{t-1} from W_t by undoing the rank-1 update,
-W_{t-1} = W_t - sigma(beta_t) (v_t - v-bar_t) (x) phi(k_t), so that its memory is O(|W|). Undoing
+pass updates W in place and keeps per step only two vectors of W's row count D, W_{t-1} x_t
+(from which y_t, phi(q_t), phi(k_t), sigma(beta_t) follow) and v_t - v-bar_t: O(T D), no per-step
+matrix. The backward pass walks back in time and recovers W_{t-1} from W_t by undoing the rank-1
+update, W_{t-1} = W_t - sigma(beta_t) (v_t - v-bar_t) (x) phi(k_t), so that the matrices it holds
+take O(|W|) memory. The softmaxes, sigmoids and learning-rate bookkeeping of all steps are batched
+outside the time loop; inside it run only the matrix-vector products and rank-1 updates. Undoing
 the update in floating point adds one rounding error of W per step; ``checkpoint_every=C`` also
 stores W every C steps (O(T / C |W|)) and restarts the walk from these exact copies.
 `rnnai bench srwm` times the two modes.
@@ -46,9 +48,13 @@ we always update, so that the returned state continues the sequence exactly. The
 change W_T - W_0; ours is W_T itself. Dropout on the layer output is left to the caller. The code
 is device-agnostic (CPU and CUDA); no custom kernel.
 
-Schmidhuber's 1993 self-referential weight matrix (ICANN '93, "A 'self-referential' weight
-matrix") is not implemented here: its weight-modification equation was not available to us in
-full (see `docs/PAPERS.md`).
+Schmidhuber's 1993 self-referential weight matrix (J. Schmidhuber, "A 'self-referential' weight
+matrix", ICANN '93, pp. 446-451) is not implemented here. Of its dynamics we could read the net
+input of the ordinary units and the read-out of the special ``val`` input unit,
+val(t+1) = sum_{i,j} g[||ana(t) - adr(w_ij)||^2] w_ij(t) (analyzing units ``ana`` compared with
+each connection's address adr(w_ij), g a narrow bump), but not the full weight-modification
+equation driven by the modifying units ``mod(t)`` and the output Delta(t), nor the paper's choice
+of g, of the address code and of its training; we do not guess them.
 
 Examples:
     >>> import torch
@@ -153,11 +159,7 @@ def _check_sizes(fn: str, W: Tensor, d_out: int, d_in: int, num_betas: int) -> N
 
 
 class _SRWMFunction(torch.autograd.Function):
-    """Eqs. 1-4 over a sequence with an O(|W|)-memory backward (module docstring).
-
-    Per step only the matrix-vector products and the rank-1 update run in the loop; softmaxes,
-    sigmoids and the learning-rate bookkeeping of all steps are batched before or after it.
-    """
+    """Eqs. 1-4 over a sequence with an O(|W|)-memory backward (module docstring)."""
 
     @staticmethod
     def forward(
