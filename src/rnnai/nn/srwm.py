@@ -174,24 +174,25 @@ class _SRWMFunction(torch.autograd.Function):
         W = W0.detach().clone(memory_format=torch.contiguous_format)
         D = W.shape[1]
         M = _rate_matrix(d_out, n, num_betas, x)  # (D, n_beta)
-        xs = x.detach().transpose(0, 1).unsqueeze(-1).contiguous()  # (L, B, d_in, 1)
-        O = x.new_empty(L, B, D, 1)  # W_{t-1} x_t, Eq. 1
-        Dv = x.new_empty(L, B, D, 1)  # v_t - v-bar_t = W_{t-1} (phi(q_t) - phi(k_t))
+        xs = x.detach().transpose(0, 1).unsqueeze(2).contiguous()  # (L, B, 1, d_in)
+        O = x.new_empty(L, B, 1, D)  # W_{t-1} x_t, Eq. 1
+        Dv = x.new_empty(L, B, 1, D)  # v_t - v-bar_t = W_{t-1} (phi(q_t) - phi(k_t))
         ckpts = []
         # unbind once: per-step indexing costs more than the small products themselves
         for t, (x_t, o, d) in enumerate(zip(xs.unbind(0), O.unbind(0), Dv.unbind(0), strict=True)):
             if checkpoint_every and t % checkpoint_every == 0 and t > 0:
                 ckpts.append(W.clone())  # W_t, t = C, 2C, ...
-            torch.bmm(W, x_t, out=o)  # Eq. 1   (B, D, 1)
-            qk = torch.softmax(o[:, d_out : d_out + 2 * n, 0].view(B, 2, n), dim=-1)
+            # W v is computed as v^T W^T: torch's CPU bmm is several times faster in this form
+            torch.bmm(x_t, W.transpose(1, 2), out=o)  # Eq. 1   (B, 1, D)
+            qk = torch.softmax(o[:, 0, d_out : d_out + 2 * n].view(B, 2, n), dim=-1)
             q, k = qk.unbind(1)  # (B, d_in)
-            torch.bmm(W, (q - k).unsqueeze(-1), out=d)  # Eqs. 2-3   (B, D, 1)
-            rate = M @ torch.sigmoid(o[:, d_out + 2 * n :])  # sigma(beta_t) per row   (B, D, 1)
-            W.baddbmm_(rate * d, k.unsqueeze(1))  # Eq. 4
+            torch.bmm((q - k).unsqueeze(1), W.transpose(1, 2), out=d)  # Eqs. 2-3   (B, 1, D)
+            rate = torch.sigmoid(o[:, 0, d_out + 2 * n :]) @ M.t()  # sigma(beta_t) per row (B, D)
+            W.addcmul_((rate * d[:, 0]).unsqueeze(-1), k.unsqueeze(1))  # Eq. 4
         stacked = torch.stack(ckpts) if ckpts else x.new_empty(0)
         ctx.save_for_backward(x, W0, W, O, Dv, stacked)
         ctx.shape = (d_out, num_betas, checkpoint_every)
-        return O[:, :, :d_out, 0].transpose(0, 1), W
+        return O[:, :, 0, :d_out].transpose(0, 1), W
 
     @staticmethod
     @once_differentiable
@@ -199,7 +200,7 @@ class _SRWMFunction(torch.autograd.Function):
         x, W0, WL, O, Dv, ckpts = ctx.saved_tensors
         d_out, num_betas, C = ctx.shape
         B, L, n = x.shape
-        O, Dv = O.squeeze(-1), Dv.squeeze(-1)  # (L, B, D)
+        O, Dv = O.squeeze(2), Dv.squeeze(2)  # (L, B, D)
         M = _rate_matrix(d_out, n, num_betas, x)  # (D, n_beta)
         QK = torch.softmax(O[..., d_out : d_out + 2 * n].reshape(L, B, 2, n), dim=-1)
         Q, K = QK.unbind(2)  # (L, B, d_in)
@@ -214,7 +215,6 @@ class _SRWMFunction(torch.autograd.Function):
                 U.unsqueeze(-1).unbind(0),  # u_t as a column   (B, D, 1)
                 U.unsqueeze(-2).unbind(0),  # and as a row   (B, 1, D)
                 K.unsqueeze(-2).unbind(0),  # phi(k_t) as a row   (B, 1, d_in)
-                K.unsqueeze(-1).unbind(0),  # and as a column   (B, d_in, 1)
                 QK.unbind(0),
                 S_rows.unbind(0),
                 Dv.unbind(0),
@@ -228,15 +228,15 @@ class _SRWMFunction(torch.autograd.Function):
         W = WL.clone()
         gW = gWL.clone(memory_format=torch.contiguous_format)
         for t in range(L - 1, -1, -1):
-            u_col, u_row, k_row, k_col, qk, s_rows, d, ds, gy, r, gx_t = steps[t]
+            u_col, u_row, k_row, qk, s_rows, d, ds, gy, r, gx_t = steps[t]
             if t == 0:
                 W.copy_(W0)
             elif C and t % C == 0:
                 W.copy_(ckpts[t // C - 1])
             else:
-                W.baddbmm_(u_col, k_row, alpha=-1.0)  # W_{t-1}: Eq. 4 undone
+                W.addcmul_(u_col, k_row, value=-1.0)  # W_{t-1}: Eq. 4 undone
             # through Eq. 4, W_t = W_{t-1} + u k^T: d u = gW k, d k = gW^T u
-            gu = torch.bmm(gW, k_col).squeeze(-1)  # (B, D)
+            gu = torch.bmm(k_row, gW.transpose(1, 2)).squeeze(1)  # (B, D)
             gk = torch.bmm(u_row, gW).squeeze(1)  # (B, d_in)
             gd = gu * s_rows  # d(v - v-bar)
             Wgd = torch.bmm(gd.unsqueeze(1), W).squeeze(1)  # W^T gd: d phi(q), -d phi(k)
