@@ -2,7 +2,9 @@
 and fast weight programmers (`rnnai.nn.fastweights`: the sum and delta rules, their feature maps,
 a multi-head `FastWeightLayer`, and the 1992 slow net that programs a fast net), and
 multi-dimensional LSTMs (`rnnai.nn.mdlstm`: `MDLSTM` over 2-D and 3-D inputs in all 2^d sweep
-directions, computed by anti-diagonal wavefronts, and `PyraMiDLSTM`).
+directions, computed by anti-diagonal wavefronts, and `PyraMiDLSTM`), the modern
+self-referential weight matrix (`rnnai.nn.srwm`: `SRWMLayer` with a memory-efficient backward)
+and the meta-LSTM that learns to learn (`rnnai.nn.meta_lstm`).
 
 Every variant of `rnnai.nn.lstm` (the 1997 LSTM, forget gates, peepholes, Greff et al.'s eight
 one-change variants) runs in both modules with the same parameters; `LSTM` is a drop-in for
@@ -38,6 +40,8 @@ from rnnai.nn.fastweights import (
 )
 from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMCell, LSTMVariant, get_variant
 from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM
+from rnnai.nn.meta_lstm import MetaLSTM, QuadraticFamily, error_curve, quadratic_episodes
+from rnnai.nn.srwm import SRWMLayer, srwm, srwm_step
 
 __all__ = [
     "ACTIVATIONS",
@@ -50,6 +54,13 @@ __all__ = [
     "LSTMCell",
     "LSTMVariant",
     "MDLSTM",
+    "MetaLSTM",
+    "QuadraticFamily",
+    "SRWMLayer",
+    "error_curve",
+    "quadratic_episodes",
+    "srwm",
+    "srwm_step",
     "PyraMiDLSTM",
     "delta_rule",
     "dpfp",
