@@ -115,7 +115,11 @@ def test_closed_transform_gate_gives_identity_and_open_gives_H():
 
 
 def test_highway_function_is_eq3():
-    x, H, T = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([4.0, 4.0, 4.0]), torch.tensor([0.0, 0.5, 1.0])
+    x, H, T = (
+        torch.tensor([1.0, 2.0, 3.0]),
+        torch.tensor([4.0, 4.0, 4.0]),
+        torch.tensor([0.0, 0.5, 1.0]),
+    )
     assert highway(x, H, T).tolist() == [1.0, 3.0, 4.0]
 
 

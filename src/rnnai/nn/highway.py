@@ -104,7 +104,9 @@ def _check_positive(name: str, value: int) -> None:
         raise RnnaiError(f"{name} must be an int >= 1, got {value!r}")
 
 
-def _init_weight(w: Tensor, activation: str, fan_in: int, generator: torch.Generator | None) -> None:
+def _init_weight(
+    w: Tensor, activation: str, fan_in: int, generator: torch.Generator | None
+) -> None:
     gain = 2.0 if activation == "relu" else 1.0
     with torch.no_grad():
         w.normal_(0.0, math.sqrt(gain / fan_in), generator=generator)
