@@ -49,12 +49,12 @@ probabilities of its columns, each fed its own preprocessing.
 Training (`train_column`): plain gradient descent on the cross-entropy, online by default
 (``batch=1``); the learning rate is annealed per epoch, lr_e = max(lr lr_decay^e, min_lr). The
 defaults (0.001, multiplied by 0.95 after every epoch) are the IJCAI 2011 schedule as we read it
-(not checked against the text); for the 2012 MNIST columns we recall a factor of 0.993 per
-epoch down to 3e-5 over about 800 epochs (not checked either). Initial weights are uniform in
-[-0.05, 0.05] (our reading of the 2012 paper). Deviations: the output layer is a softmax trained on the cross-entropy (the
-papers' output units and error function were not checked); training runs on CPU or any torch
-device instead of the papers' GPU kernels; the papers' stop rules (validation error 0, or the
-learning rate reaching its floor) are replaced by a fixed number of epochs.
+(not checked against the text); for the 2012 MNIST columns we recall a factor of 0.993 per epoch
+down to 3e-5 over about 800 epochs (not checked either). Initial weights are uniform in [-0.05,
+0.05] (our reading of the 2012 paper). Deviations: the output layer is a softmax trained on the
+cross-entropy (the papers' output units and error function were not checked); training runs on CPU
+or any torch device instead of the papers' GPU kernels; the papers' stop rules (validation error 0,
+or the learning rate reaching its floor) are replaced by a fixed number of epochs.
 
 Examples:
     >>> import numpy as np, torch
