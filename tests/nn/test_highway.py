@@ -160,6 +160,13 @@ def test_transform_gates_by_layer():
     assert T.shape == (4, 9, 6)
     means = T.mean(dim=(1, 2))
     assert means[2] > 0.9 and means[0] < 0.5
+    analysis = net.gate_analysis(torch.randn(9, 3, generator=gen(23)))
+    assert torch.equal(analysis.biases[2], torch.full((6,), 5.0))
+    assert analysis.outputs.shape == (4, 9, 6)
+    assert analysis.fraction_on()[2].min() == 1.0 and analysis.fraction_on()[0].max() < 0.5
+    torch.testing.assert_close(analysis.mean_gate, analysis.gates.mean(dim=1))
+    x = torch.randn(2, 3, generator=gen(24))
+    torch.testing.assert_close(net.output(net.gate_analysis(x).outputs[-1]), net(x))
     with pytest.raises(RnnaiError, match="plain"):
         HighwayNet(3, 2, HighwayNetConfig(width=6, depth=2, highway=False)).transform_gates(
             torch.randn(1, 3)

@@ -25,8 +25,9 @@ layer), ``depth`` highway layers, and a linear output layer. The plain counterpa
 layer. A highway layer has twice the weights of a plain layer of its width; the papers compare
 highway nets of 50 blocks per layer with plain nets of 71 units (2 (50^2 + 50) = 5,100 and
 71^2 + 71 = 5,112 parameters per layer). `HighwayNet.transform_gates` returns T of every layer
-for a batch (the papers' gate-analysis plots: mean transform-gate activity by layer, and the
-fraction of examples for which a block is "on").
+for a batch and `HighwayNet.gate_analysis` what the papers' gate-analysis plots show (the gate
+biases, the mean transform-gate output of every block, the gates and outputs for single examples,
+and the fraction of examples for which a block transforms).
 
 Deviations: the weight initialization is He et al.'s normal (std sqrt(2 / fan_in)) for ReLU and
 LeCun's normal (std sqrt(1 / fan_in)) for tanh, drawn from a given generator; this module does
@@ -65,6 +66,7 @@ from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
     "ACTIVATIONS",
+    "GateAnalysis",
     "Highway",
     "HighwayConv2d",
     "HighwayNet",
@@ -355,13 +357,57 @@ class HighwayNet(nn.Module):
         Raises:
             RnnaiError: For a plain network (it has no gates).
         """
+        return self.gate_analysis(x).gates
+
+    def gate_analysis(self, x: Tensor) -> GateAnalysis:
+        """What the papers' gate-analysis figure shows, for the batch x (no gradients).
+
+        Raises:
+            RnnaiError: For a plain network (it has no gates).
+        """
         if not self.config.highway:
-            raise RnnaiError("transform_gates needs a highway network, got a plain one")
-        gates = []
+            raise RnnaiError("gate analysis needs a highway network, got a plain one")
+        gates, outputs, biases = [], [], []
         with torch.no_grad():
             h = self.project(x)
             for layer in self.layers:
                 assert isinstance(layer, Highway)
                 h, T = layer.forward_with_gate(h)
                 gates.append(T)
-        return torch.stack(gates)  # (depth, N, width)
+                outputs.append(h)
+                biases.append(layer.b_T.detach().clone())
+        return GateAnalysis(
+            biases=torch.stack(biases),  # (depth, width)
+            gates=torch.stack(gates),  # (depth, N, width)
+            outputs=torch.stack(outputs),  # (depth, N, width)
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class GateAnalysis:
+    """Transform-gate activity by layer (the papers' gate-analysis plots).
+
+    Attributes:
+        biases: b_T of every layer, (depth, width).
+        gates: T(x) of every layer for every example, (depth, N, width).
+        outputs: Every layer's output y, (depth, N, width).
+
+    Examples:
+        >>> net = HighwayNet(2, 1, HighwayNetConfig(width=3, depth=4, gate_bias=-2.0))
+        >>> a = net.gate_analysis(torch.randn(5, 2))
+        >>> tuple(a.mean_gate.shape), tuple(a.fraction_on().shape)
+        ((4, 3), (4, 3))
+    """
+
+    biases: Tensor
+    gates: Tensor
+    outputs: Tensor
+
+    @property
+    def mean_gate(self) -> Tensor:
+        """Mean transform-gate output of each block over the examples, (depth, width)."""
+        return self.gates.mean(dim=1)
+
+    def fraction_on(self, threshold: float = 0.5) -> Tensor:
+        """Fraction of examples for which each block transforms (T > threshold), (depth, width)."""
+        return (self.gates > threshold).double().mean(dim=1)
