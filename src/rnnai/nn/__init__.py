@@ -4,7 +4,13 @@ a multi-head `FastWeightLayer`, and the 1992 slow net that programs a fast net),
 multi-dimensional LSTMs (`rnnai.nn.mdlstm`: `MDLSTM` over 2-D and 3-D inputs in all 2^d sweep
 directions, computed by anti-diagonal wavefronts, and `PyraMiDLSTM`), the modern
 self-referential weight matrix (`rnnai.nn.srwm`: `SRWMLayer` with a memory-efficient backward)
-and the meta-LSTM that learns to learn (`rnnai.nn.meta_lstm`).
+and the meta-LSTM that learns to learn (`rnnai.nn.meta_lstm`); highway networks
+(`rnnai.nn.highway`: dense and convolutional highway layers and the plain nets they are compared
+with) and Ciresan's max-pooling CNN with its elastic distortions, width normalization and
+multi-column committee (`rnnai.nn.mpcnn`).
+
+Functions named like their module (`rnnai.nn.srwm.srwm`, `rnnai.nn.highway.highway`) are not
+re-exported here, so that ``rnnai.nn.srwm`` stays the module.
 
 Every variant of `rnnai.nn.lstm` (the 1997 LSTM, forget gates, peepholes, Greff et al.'s eight
 one-change variants) runs in both modules with the same parameters; `LSTM` is a drop-in for
@@ -38,10 +44,28 @@ from rnnai.nn.fastweights import (
     sum_normalize,
     sum_rule,
 )
+from rnnai.nn.highway import (
+    GateAnalysis,
+    Highway,
+    HighwayConv2d,
+    HighwayNet,
+    HighwayNetConfig,
+    PlainLayer,
+)
 from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMCell, LSTMVariant, get_variant
 from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM
 from rnnai.nn.meta_lstm import MetaLSTM, QuadraticFamily, error_curve, quadratic_episodes
-from rnnai.nn.srwm import SRWMLayer, srwm, srwm_step
+from rnnai.nn.mpcnn import (
+    MNIST_MPCNN,
+    MPCNN,
+    Committee,
+    DistortionConfig,
+    MPCNNConfig,
+    distort,
+    normalize_width,
+    train_column,
+)
+from rnnai.nn.srwm import SRWMLayer, srwm_step
 
 __all__ = [
     "ACTIVATIONS",
@@ -53,13 +77,26 @@ __all__ = [
     "FeatureMap",
     "LSTMCell",
     "LSTMVariant",
+    "MNIST_MPCNN",
+    "MPCNN",
+    "MPCNNConfig",
+    "Committee",
+    "DistortionConfig",
+    "GateAnalysis",
+    "Highway",
+    "HighwayConv2d",
+    "HighwayNet",
+    "HighwayNetConfig",
+    "PlainLayer",
+    "distort",
+    "normalize_width",
+    "train_column",
     "MDLSTM",
     "MetaLSTM",
     "QuadraticFamily",
     "SRWMLayer",
     "error_curve",
     "quadratic_episodes",
-    "srwm",
     "srwm_step",
     "PyraMiDLSTM",
     "delta_rule",
