@@ -66,3 +66,16 @@ def test_registered_bench_runs_and_unknown_names_list_the_available_ones(
     assert run_benches(["_unit"], quick=True, quiet=True)[0].speedup == 1.0
     with pytest.raises(RnnaiError, match="available: .*_unit"):
         get_bench("nope")
+
+
+def test_round_robin_medians_times_every_step_in_turn():
+    from rnnai.bench import round_robin_medians
+
+    calls: list[str] = []
+    med = round_robin_medians(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3
+    )
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed rounds, interleaved
+    assert set(med) == {"a", "b"} and all(v >= 0 for v in med.values())
+    with pytest.raises(RnnaiError):
+        round_robin_medians({"a": lambda: None}, repeats=0)

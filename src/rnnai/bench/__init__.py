@@ -49,6 +49,7 @@ __all__ = [
     "get_bench",
     "load_all",
     "median_time",
+    "round_robin_medians",
     "register_bench",
     "run_benches",
     "speedup",
@@ -266,6 +267,39 @@ def median_time(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> flo
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def round_robin_medians(
+    steps: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1
+) -> dict[str, float]:
+    """Median wall seconds of each step, the steps timed in turn (interleaved) in the same run.
+
+    Interleaving puts ours and the anchor under the same machine load; that is why a benchmark
+    compares them this way rather than timing one after the other.
+
+    Args:
+        steps: Name -> the work to time (in the order they are timed within a round).
+        repeats: Rounds (at least 1).
+        warmup: Untimed calls of each step first.
+
+    Returns:
+        Name -> median seconds.
+
+    Raises:
+        RnnaiError: If ``repeats`` < 1 or ``warmup`` < 0.
+    """
+    if repeats < 1 or warmup < 0:
+        raise RnnaiError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def bench_table_markdown(rows: Sequence[BenchRow]) -> str:

@@ -34,15 +34,13 @@ Examples:
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnai.bench import BenchRow, register_bench
+from rnnai.bench import BenchRow, register_bench, round_robin_medians
 from rnnai.runtime.progress import Progress, TaskHandle
 
 __all__ = ["bench_memory", "saved_bytes"]
@@ -120,19 +118,6 @@ def _memory_mib(forward: Callable[[], Tensor], leaves: tuple[Tensor, ...]) -> fl
     return saved_bytes(forward) / MIB
 
 
-def _round_robin(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    """Median seconds of each step, timed in turn after one warm-up call each."""
-    for step in steps.values():
-        step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            t0 = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
 def _rows_on(
     device: torch.device, sizes: tuple[int, ...], step_max: int, repeats: int, task: TaskHandle
 ) -> list[BenchRow]:
@@ -144,7 +129,7 @@ def _rows_on(
         forwards = _computations(*leaves)
         if T > step_max:
             del forwards["step"]
-        med = _round_robin({n: _step(f, leaves) for n, f in forwards.items()}, repeats)
+        med = round_robin_medians({n: _step(f, leaves) for n, f in forwards.items()}, repeats)
         mem = {n: _memory_mib(f, leaves) for n, f in forwards.items()}
         ms = {n: s * 1e3 for n, s in med.items()}
         if "step" in ms:

@@ -28,14 +28,12 @@ Examples:
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from rnnai.bench import BenchRow, register_bench
+from rnnai.bench import BenchRow, register_bench, round_robin_medians
 from rnnai.bench.memory import saved_bytes
 from rnnai.nn.srwm import srwm, srwm_rows
 from rnnai.runtime.progress import Progress
@@ -74,19 +72,6 @@ def _step(forward: Callable[[], Tensor], leaves: tuple[Tensor, Tensor]) -> Calla
     return step
 
 
-def _round_robin(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    """Median seconds of each step, timed in turn after one warm-up call each."""
-    for step in steps.values():
-        step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            t0 = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
 @register_bench("srwm")
 def bench_srwm(quick: bool, progress: Progress) -> list[BenchRow]:
     """Time and saved memory of the SRWM's efficient backward against the autograd step loop.
@@ -109,7 +94,9 @@ def bench_srwm(quick: bool, progress: Progress) -> list[BenchRow]:
             for T in sizes:
                 leaves = _leaves(T)
                 forwards = {m: _forward(*leaves, m) for m in MODES}
-                med = _round_robin({m: _step(f, leaves) for m, f in forwards.items()}, repeats)
+                med = round_robin_medians(
+                    {m: _step(f, leaves) for m, f in forwards.items()}, repeats
+                )
                 mem = {m: saved_bytes(f) / MIB for m, f in forwards.items()}
                 rows.append(
                     BenchRow.compare(

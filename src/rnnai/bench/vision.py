@@ -36,14 +36,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
-from rnnai.bench import BenchRow, register_bench
+from rnnai.bench import BenchRow, register_bench, round_robin_medians
 from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM
 from rnnai.runtime.progress import Progress
 
@@ -110,18 +108,8 @@ def _ab_medians(
     ours: Callable[[], None], anchor: Callable[[], None], repeats: int
 ) -> tuple[float, float]:
     """Median seconds of `ours` and `anchor`, timed alternately after one warm-up call each."""
-    ours()
-    anchor()
-    t_ours, t_anchor = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        anchor()
-        t1 = time.perf_counter()
-        ours()
-        t2 = time.perf_counter()
-        t_anchor.append(t1 - t0)
-        t_ours.append(t2 - t1)
-    return statistics.median(t_ours), statistics.median(t_anchor)
+    med = round_robin_medians({"anchor": anchor, "ours": ours}, repeats)
+    return med["ours"], med["anchor"]
 
 
 @register_bench("vision")
