@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rnnai.runtime.errors import RnnaiError
 
-__all__ = ["Canvas", "View", "Window", "check_render_mode", "import_pygame"]
+__all__ = ["Canvas", "FrameRendering", "View", "Window", "check_render_mode", "import_pygame"]
 
 Color = tuple[int, int, int]
 
@@ -137,3 +138,39 @@ class Window:
             pygame = import_pygame()
             pygame.display.quit()
             self._screen = None
+
+
+class FrameRendering:
+    """``render`` and ``close`` of an env that draws its state as an (H, W, 3) uint8 frame.
+
+    Mixed in before ``gym.Env``: the env implements `_frame`; ``rgb_array`` returns the frame,
+    ``human`` shows it in a `Window` named after the env (opened at the first frame), and a
+    ``render`` without a render mode warns as gymnasium's own envs do.
+    """
+
+    render_mode: str | None
+    metadata: dict[str, Any]
+    _window: Window | None = None
+
+    def _frame(self) -> np.ndarray:
+        """The current picture (the env implements it)."""
+        raise NotImplementedError
+
+    def render(self) -> Any:
+        """The picture as (H, W, 3) uint8 (``rgb_array``), or show it (``human``, None)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
+            return None
+        frame = self._frame()
+        if self.render_mode == "human":
+            if self._window is None:
+                self._window = Window(type(self).__name__, self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the human-mode window, if any."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None

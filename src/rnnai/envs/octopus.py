@@ -118,7 +118,7 @@ from gymnasium.vector.utils import batch_space
 from numba.extending import register_jitable
 
 from rnnai.envs._config import with_overrides
-from rnnai.envs._render import Window, check_render_mode
+from rnnai.envs._render import FrameRendering, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -802,7 +802,7 @@ def draw_arm(
 _OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
-class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
+class OctopusArmEnv(FrameRendering, gym.Env[np.ndarray, np.ndarray]):
     """The octopus arm reaching task of the RL competition (Yekutieli et al. 2005 model).
 
     ## Description
@@ -984,12 +984,9 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
             self.render()
         return self._observe(), float(reward), terminated, bool(truncated), self._info(gap)
 
-    def render(self) -> np.ndarray | None:
-        """Draw the arm and the food: an (H, W, 3) uint8 image (``rgb_array``), or show it
-        (``human``, returns None)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
-            return None
+    def _frame(self) -> np.ndarray:
+        """The arm and the food as an (H, W, 3) uint8 image (`FrameRendering.render` shows or
+        returns it)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -1003,19 +1000,7 @@ class OctopusArmEnv(gym.Env[np.ndarray, np.ndarray]):
         draw_arm(ax, self._pos, self.food)
         ax.set_axis_off()
         canvas.draw()
-        frame = np.asarray(canvas.buffer_rgba())[..., :3].copy()
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = Window("OctopusArmEnv", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
-        return frame
-
-    def close(self) -> None:
-        """Close the human-mode window, if any."""
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
     def _observe(self) -> np.ndarray:
         out = np.empty(self.config.obs_dim)

@@ -90,7 +90,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
-from rnnai.envs._render import Canvas, Window, check_render_mode
+from rnnai.envs._render import Canvas, FrameRendering, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -517,7 +517,7 @@ def draw_frame(state: np.ndarray, config: PoleConfig, width: int = 600) -> np.nd
 _OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
-class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
+class PoleBalancingEnv(FrameRendering, gym.Env[np.ndarray, np.ndarray]):
     """Wieland's cart-pole with one or two poles, as in the ESP and CoSyNE papers.
 
     ## Description
@@ -673,24 +673,9 @@ class PoleBalancingEnv(gym.Env[np.ndarray, np.ndarray]):
             self.render()
         return self._observe(), reward, bool(terminated), bool(truncated), self._info()
 
-    def render(self) -> np.ndarray | None:
-        """The side view as (H, W, 3) uint8 (``rgb_array``), or show it (``human``)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
-            return None
-        frame = draw_frame(self._state, self.config)
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = Window("PoleBalancingEnv", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
-        return frame
-
-    def close(self) -> None:
-        """Close the human-mode window, if any."""
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+    def _frame(self) -> np.ndarray:
+        """The side view as an (H, W, 3) uint8 image (shown or returned by `render`)."""
+        return draw_frame(self._state, self.config)
 
     def _observe(self) -> np.ndarray:
         return observe(self._state, self.config).astype(np.float32)

@@ -90,7 +90,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
-from rnnai.envs._render import Canvas, View, Window, check_render_mode
+from rnnai.envs._render import Canvas, FrameRendering, View, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -502,7 +502,7 @@ def draw_frame3d(state: np.ndarray, config: Pole3DConfig, size: int = 400) -> np
 _OBS_BOUND = float(np.finfo(np.float32).max)  # unbounded in effect, without -inf/inf
 
 
-class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
+class Pole3DEnv(FrameRendering, gym.Env[np.ndarray, np.ndarray]):
     """One or two poles on ball joints on a cart that moves in the plane (Gomez & Schmidhuber 2005).
 
     ## Description
@@ -639,24 +639,9 @@ class Pole3DEnv(gym.Env[np.ndarray, np.ndarray]):
             self.render()
         return self._observe(), reward, bool(terminated), bool(truncated), self._info()
 
-    def render(self) -> np.ndarray | None:
-        """The picture as (H, W, 3) uint8 (``rgb_array``), or show it (``human``)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
-            return None
-        frame = draw_frame3d(self._state, self.config)
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = Window("Pole3DEnv", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
-        return frame
-
-    def close(self) -> None:
-        """Close the human-mode window, if any."""
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+    def _frame(self) -> np.ndarray:
+        """The picture as an (H, W, 3) uint8 image (shown or returned by `render`)."""
+        return draw_frame3d(self._state, self.config)
 
     def _observe(self) -> np.ndarray:
         return observe3d(self._state, self.config).astype(np.float32)

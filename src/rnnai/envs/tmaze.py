@@ -68,7 +68,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rnnai.envs._config import with_overrides
-from rnnai.envs._render import Canvas, Window, check_render_mode
+from rnnai.envs._render import Canvas, FrameRendering, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
@@ -287,7 +287,7 @@ def draw_maze(position: int, goal: int, corridor_length: int, cell: int = 0) -> 
     return canvas.frame()
 
 
-class TMazeEnv(gym.Env[np.ndarray, np.int64]):
+class TMazeEnv(FrameRendering, gym.Env[np.ndarray, np.int64]):
     """Bakker's long-term dependency T-maze (RL-LSTM, NIPS 14, 2002).
 
     ## Description
@@ -444,28 +444,17 @@ class TMazeEnv(gym.Env[np.ndarray, np.int64]):
     def render(self) -> Any:
         """``ansi``: a text picture (``A`` the agent, ``G`` the goal arm); ``rgb_array``: an
         (H, W, 3) uint8 top view; ``human``: show that view (returns None)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
-            return None
-        n = self.config.corridor_length
         if self.render_mode == "ansi":
+            n = self.config.corridor_length
             row = ["A" if x == self._position else "." for x in range(n + 1)]
             north = " " * n + ("G" if self._goal == 0 else "#")
             south = " " * n + ("G" if self._goal == 1 else "#")
             return f"{north}\n{''.join(row)}\n{south}\n"
-        frame = draw_maze(self._position, self._goal, n)
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = Window("TMazeEnv", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
-        return frame
+        return super().render()
 
-    def close(self) -> None:
-        """Close the human-mode window, if any."""
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+    def _frame(self) -> np.ndarray:
+        """The top view as an (H, W, 3) uint8 image."""
+        return draw_maze(self._position, self._goal, self.config.corridor_length)
 
     def _observe(self) -> np.ndarray:
         k = observation_index(self._position, self._goal, self.config.corridor_length)
