@@ -5,10 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -482,31 +480,6 @@ def test_a_lost_ray_cluster_is_one_error_line(tmp_path: Path) -> None:
     finally:
         unregister(Lost.name)
     assert_one_line_error(result, "the Ray cluster failed")
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers; yields HOST:PORT."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(timeout=5)
-    for conn in accepted:
-        conn.close()
-    server.close()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -226,31 +225,6 @@ def test_check_address_accepts_the_forms_ray_accepts(
     address: str, parsed: tuple[str, int] | None
 ) -> None:
     assert check_address(address) == parsed
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers; yields HOST:PORT."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(timeout=5)
-    for conn in accepted:
-        conn.close()
-    server.close()
 
 
 @requires_ray
