@@ -1,0 +1,398 @@
+"""The neural history compressor: an automatizer, chunkers that tick only at surprises, collapse.
+
+Paper: J. Schmidhuber, "Learning complex, extended sequences using the principle of history
+compression", Neural Computation 4(2):234-242, 1992 (also "Neural sequence chunkers", TR
+FKI-148-91, TU Munich, 1991).
+
+Principle: only unexpected inputs carry information. Level 0, the automatizer A, is a recurrent net
+that sees every input x_t and predicts the next one. Level 1, the chunker C, sees only the inputs
+that A failed to predict, together with a time code, so it ticks only at A's surprises and works
+on a compressed, much shorter history; C in turn predicts its own next input, and the inputs C
+fails to predict go to level 2, and so on (a stack of more than two levels). A third error term
+("collapsing" the hierarchy) trains A to predict C's internal state too, so C's knowledge moves
+into A and the next level's work shrinks. Per level l = 0..L-1 (level 0 ticks at every step)::
+
+    tick^0_t    = 1
+    tick^l_t    = tick^{l-1}_t and surprise^{l-1}_t                    (l >= 1)
+    surprise^l_t= tick^l_t and (first tick of level l or max_i |p^l_i - x_{t,i}| > threshold)
+    z^l_t       = [x_t, tau^l_t]        tau: the time code (below)       the level's input
+    h^l_t       = f^l(z^l_t, h^l_{t-1}) if tick^l_t else h^l_{t-1}       the level's state
+    p^l         = sigmoid(W^l_p h^l_t)  updated when level l ticks: its guess of its next input
+    y_t         = sigmoid(W_y h^0_t)    the automatizer's target output
+    q^l_t       = W^l_q h^l_t           (l < L-1) level l's guess of level l+1's state h^{l+1}_t
+
+Error terms (squared errors, as in the paper), summed over the steps where level l ticks:
+prediction |p^l (made at the previous tick) - x_t|^2, target |y_t - target_t|^2 where the target
+mask is true, and collapse |q^l_t - h^{l+1}_t|^2 (h^{l+1}_t detached: A learns to predict C, C is
+not pulled towards A). `train_step` runs them online on a window of the stream with truncated
+backpropagation through time: the state is detached at the window's start, so the gradient spans
+at most ``window`` steps (the paper's runs used at most 3).
+
+Time code tau^l_t (``time_code``): ``"delta"`` (default) the number of steps since level l last
+ticked (t + 1 at its first tick), ``"step"`` the step index t + 1, ``"none"`` no time code; the
+number is divided by ``time_scale``.
+
+Choices and deviations: the paper does not fix the surprise test for real-valued predictions; here
+an input is unpredicted when any unit's absolute error exceeds ``threshold`` (for one-hot inputs
+and a threshold below 0.5 this means the predicted symbol is wrong or uncertain). Every level's
+input is the original input x_t (plus its own time code), not the lower level's internal code.
+The levels' recurrent nets are ``cell="rnn"`` (tanh RNN, the paper's conventional recurrent nets)
+or ``cell="lstm"`` (`rnnai.nn.LSTMCell`); only level 0 has a target output (the automatizer
+answers; the chunkers' knowledge reaches it through the collapse term). Whether the paper's
+automatizer also received the chunker's state as input was not checked against its text; here it
+does not (``A`` must carry what it learns from C in its own state).
+
+Examples:
+    >>> import torch
+    >>> from rnnai.nn.chunker import HistoryCompressor, HistoryCompressorConfig
+    >>> cfg = HistoryCompressorConfig(input_size=4, target_size=2, hidden_sizes=(8, 8, 8))
+    >>> hc = HistoryCompressor(cfg)
+    >>> out = hc(torch.eye(4)[torch.randint(0, 4, (3, 10))])          # (N, L, I)
+    >>> tuple(out.y.shape), tuple(out.ticks.shape), bool(out.ticks[:, :, 0].all())
+    ((3, 10, 2), (3, 10, 3), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from rnnai.nn.lstm import LSTMCell
+from rnnai.runtime.errors import RnnaiError
+
+__all__ = [
+    "CompressorOutput",
+    "CompressorState",
+    "HistoryCompressor",
+    "HistoryCompressorConfig",
+    "TrainStepResult",
+    "surprise_mask",
+    "time_code",
+    "train_step",
+]
+
+TimeCode = Literal["delta", "step", "none"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryCompressorConfig:
+    """Sizes and rules of a `HistoryCompressor`."""
+
+    input_size: int
+    """I, the size of an input x_t (one-hot symbols in the paper's tasks)."""
+    target_size: int = 0
+    """Size of the automatizer's target output y_t (0: prediction only)."""
+    hidden_sizes: tuple[int, ...] = (16, 16)
+    """One recurrent net per level: level 0 is the automatizer, level 1 the chunker, ..."""
+    cell: Literal["rnn", "lstm"] = "rnn"
+    """The levels' recurrent nets: a tanh RNN (the paper's) or an LSTM."""
+    threshold: float = 0.3
+    """An input is unpredicted when any unit's |prediction - input| exceeds this."""
+    time_code: TimeCode = "delta"
+    """What tells a level when its input arrived (see the module docstring)."""
+    time_scale: float = 20.0
+    """The time code is divided by this."""
+    collapse_weight: float = 1.0
+    """Weight of the collapse term (level l predicts level l + 1's state); 0 switches it off."""
+    target_weight: float = 1.0
+    """Weight of the automatizer's target error."""
+
+    def __post_init__(self) -> None:
+        for name in ("input_size", "target_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise RnnaiError(f"{name} must be a non-negative int, got {value!r}")
+        if self.input_size < 1:
+            raise RnnaiError(f"input_size must be >= 1, got {self.input_size}")
+        sizes = tuple(self.hidden_sizes)
+        if not sizes or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in sizes):
+            raise RnnaiError(f"hidden_sizes must be positive ints, one per level, got {sizes!r}")
+        if self.cell not in ("rnn", "lstm"):
+            raise RnnaiError(f"cell must be 'rnn' or 'lstm', got {self.cell!r}")
+        if self.time_code not in ("delta", "step", "none"):
+            raise RnnaiError(f"time_code must be 'delta', 'step' or 'none', got {self.time_code!r}")
+        if not 0 < self.threshold < 1:
+            raise RnnaiError(f"threshold must lie in (0, 1), got {self.threshold!r}")
+        if self.time_scale <= 0 or self.collapse_weight < 0 or self.target_weight < 0:
+            raise RnnaiError(
+                "time_scale must be > 0 and the weights >= 0, got "
+                f"{self.time_scale}, {self.collapse_weight}, {self.target_weight}"
+            )
+
+    @property
+    def levels(self) -> int:
+        """L, the number of levels."""
+        return len(self.hidden_sizes)
+
+
+def surprise_mask(prediction: Tensor, x: Tensor, threshold: float) -> Tensor:
+    """(B,) bool: max_i |prediction_i - x_i| > threshold (the input was not predicted)."""
+    return (prediction - x).abs().amax(dim=-1) > threshold
+
+
+def time_code(kind: TimeCode, t: int, last_tick: Tensor, scale: float) -> Tensor:
+    """tau_t, (B, 1) (or (B, 0) for ``"none"``): steps since the last tick or the step index.
+
+    ``last_tick`` (B,) holds the step of the level's previous tick, -1 before the first.
+    """
+    if kind == "none":
+        return last_tick.new_zeros(last_tick.shape[0], 0, dtype=torch.get_default_dtype())
+    if kind == "delta":
+        value = (t - last_tick).to(torch.get_default_dtype())
+    else:
+        value = torch.full(last_tick.shape, float(t + 1), device=last_tick.device)
+    return (value / scale)[:, None]
+
+
+@dataclass
+class CompressorState:
+    """The state of every level, carried along the stream."""
+
+    t: int
+    """The number of steps processed."""
+    hidden: list[tuple[Tensor, ...]]
+    """Per level: (h,) for the RNN, (h, c) for the LSTM, each (B, H_l)."""
+    prediction: list[Tensor]
+    """Per level: p^l, its guess of its next input, (B, I)."""
+    last_tick: list[Tensor]
+    """Per level: the step of its last tick, (B,) int64, -1 before the first."""
+    ticked: list[Tensor] = field(default_factory=list)
+    """Per level: whether it has ticked yet, (B,) bool."""
+
+    def detach(self) -> CompressorState:
+        """The same state cut from the graph (truncated BPTT starts here)."""
+        return CompressorState(
+            t=self.t,
+            hidden=[tuple(x.detach() for x in h) for h in self.hidden],
+            prediction=[p.detach() for p in self.prediction],
+            last_tick=list(self.last_tick),
+            ticked=list(self.ticked),
+        )
+
+
+class CompressorOutput(NamedTuple):
+    """What `HistoryCompressor.forward` returns."""
+
+    y: Tensor
+    """The automatizer's target outputs, (B, T, target_size)."""
+    ticks: Tensor
+    """(B, T, L) bool: which levels ticked (received x_t) at each step."""
+    surprises: Tensor
+    """(B, T, L) bool: where level l failed to predict its input (it then goes to level l+1)."""
+    prediction_error: Tensor
+    """(B, T, L): the summed squared prediction error of each level at its ticks (0 elsewhere)."""
+    collapse_error: Tensor
+    """(B, T, L - 1): |q^l_t - h^{l+1}_t|^2 at level l's ticks (0 elsewhere)."""
+    level_inputs: list[Tensor]
+    """Per level: z^l_t = [x_t, tau^l_t] where it ticked, zeros elsewhere, (B, T, I + 1|0)."""
+    states: list[Tensor]
+    """Per level: h^l_t at every step, (B, T, H_l)."""
+    state: CompressorState
+    """The state after the last step."""
+
+
+class HistoryCompressor(nn.Module):
+    """Stacked predictors; each level sees only the inputs the level below failed to predict.
+
+    Args:
+        config: a `HistoryCompressorConfig`.
+
+    Inputs: ``x, state``
+        * x: (N, L, I), batch first.
+        * state: a `CompressorState` from a previous call (the stream continues) or None.
+
+    Outputs: a `CompressorOutput`.
+    """
+
+    def __init__(self, config: HistoryCompressorConfig) -> None:
+        super().__init__()
+        if not isinstance(config, HistoryCompressorConfig):
+            raise RnnaiError(
+                f"config must be a HistoryCompressorConfig, got {type(config).__name__}"
+            )
+        self.config = config
+        c = config
+        extra = 0 if c.time_code == "none" else 1
+        self.cells = nn.ModuleList()
+        self.predictors = nn.ModuleList()
+        self.collapsers = nn.ModuleList()
+        for level, H in enumerate(c.hidden_sizes):
+            in_size = c.input_size + (extra if level > 0 else 0)
+            cell: nn.Module = nn.RNNCell(in_size, H) if c.cell == "rnn" else LSTMCell(in_size, H)
+            self.cells.append(cell)
+            self.predictors.append(nn.Linear(H, c.input_size))  # W^l_p
+            if level + 1 < c.levels:
+                self.collapsers.append(nn.Linear(H, c.hidden_sizes[level + 1]))  # W^l_q
+        self.target_head = nn.Linear(c.hidden_sizes[0], c.target_size) if c.target_size else None
+
+    def initial_state(self, batch: int, like: Tensor) -> CompressorState:
+        """All-zero states, predictions 0.5, no tick yet."""
+        c = self.config
+        n_parts = 1 if c.cell == "rnn" else 2
+        return CompressorState(
+            t=0,
+            hidden=[
+                tuple(like.new_zeros(batch, H) for _ in range(n_parts)) for H in c.hidden_sizes
+            ],
+            prediction=[like.new_full((batch, c.input_size), 0.5) for _ in c.hidden_sizes],
+            last_tick=[torch.full((batch,), -1, dtype=torch.long) for _ in c.hidden_sizes],
+            ticked=[torch.zeros(batch, dtype=torch.bool) for _ in c.hidden_sizes],
+        )
+
+    def forward(self, x: Tensor, state: CompressorState | None = None) -> CompressorOutput:
+        c = self.config
+        if x.ndim != 3 or x.shape[-1] != c.input_size:
+            raise RnnaiError(
+                f"HistoryCompressor expected x of shape (N, L, {c.input_size}), got "
+                f"{tuple(x.shape)}"
+            )
+        B, T = x.shape[:2]
+        if state is None:
+            state = self.initial_state(B, x)
+        hidden, prediction = list(state.hidden), list(state.prediction)
+        last_tick, ticked = list(state.last_tick), list(state.ticked)
+        L = c.levels
+        ys, ticks_all, surprises_all, pred_err, col_err = [], [], [], [], []
+        level_inputs: list[list[Tensor]] = [[] for _ in range(L)]
+        states: list[list[Tensor]] = [[] for _ in range(L)]
+        for step in range(T):
+            t = state.t + step
+            x_t = x[:, step]
+            tick = torch.ones(B, dtype=torch.bool)
+            ticks, surprises, errors = [], [], []
+            for level in range(L):
+                # the error of the guess made at the level's previous tick (none before the first)
+                err = ((prediction[level] - x_t) ** 2).sum(-1) * (tick & ticked[level])
+                surprise = tick & (
+                    ~ticked[level] | surprise_mask(prediction[level], x_t, c.threshold)
+                )
+                if level == 0:
+                    z = x_t
+                else:
+                    tau = time_code(c.time_code, t, last_tick[level], c.time_scale).to(x)
+                    z = torch.cat([x_t, tau], dim=-1) * tick[:, None].to(x)  # (B, I + 1)
+                hx = hidden[level][0] if c.cell == "rnn" else hidden[level]
+                new = self.cells[level](z, hx)
+                new = (new,) if isinstance(new, Tensor) else tuple(new[:2])
+                m = tick[:, None]
+                hidden[level] = tuple(
+                    torch.where(m, n, o) for n, o in zip(new, hidden[level], strict=True)
+                )
+                p = torch.sigmoid(self.predictors[level](hidden[level][0]))
+                prediction[level] = torch.where(m, p, prediction[level])
+                last_tick[level] = torch.where(
+                    tick, torch.full_like(last_tick[level], t), last_tick[level]
+                )
+                ticked[level] = ticked[level] | tick
+                level_inputs[level].append(z)
+                states[level].append(hidden[level][0])
+                ticks.append(tick)
+                surprises.append(surprise)
+                errors.append(err)
+                tick = surprise
+            collapse = []
+            for level in range(L - 1):
+                q = self.collapsers[level](hidden[level][0])
+                target = hidden[level + 1][0].detach()
+                collapse.append(((q - target) ** 2).sum(-1) * ticks[level])
+            ticks_all.append(torch.stack(ticks, -1))
+            surprises_all.append(torch.stack(surprises, -1))
+            pred_err.append(torch.stack(errors, -1))
+            col_err.append(torch.stack(collapse, -1) if collapse else x.new_zeros(B, 0))
+            if self.target_head is not None:
+                ys.append(torch.sigmoid(self.target_head(hidden[0][0])))
+            else:
+                ys.append(x.new_zeros(B, 0))
+        new_state = CompressorState(
+            t=state.t + T,
+            hidden=hidden,
+            prediction=prediction,
+            last_tick=last_tick,
+            ticked=ticked,
+        )
+        return CompressorOutput(
+            y=torch.stack(ys, 1),
+            ticks=torch.stack(ticks_all, 1),
+            surprises=torch.stack(surprises_all, 1),
+            prediction_error=torch.stack(pred_err, 1),
+            collapse_error=torch.stack(col_err, 1),
+            level_inputs=[torch.stack(z, 1) for z in level_inputs],
+            states=[torch.stack(h, 1) for h in states],
+            state=new_state,
+        )
+
+    def loss(
+        self, out: CompressorOutput, y: Tensor | None = None, mask: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, float]]:
+        """The summed error terms of a forward pass, averaged over the batch.
+
+        Args:
+            out: the forward pass's output.
+            y: targets (B, T, target_size), or None.
+            mask: (B, T) bool, the steps whose targets count.
+
+        Returns:
+            (the loss to minimise, its terms as floats: ``prediction``, ``collapse``, ``target``).
+        """
+        c = self.config
+        B = out.y.shape[0]
+        prediction = out.prediction_error.sum() / B
+        collapse = out.collapse_error.sum() / B
+        target = out.y.new_zeros(())
+        if y is not None and c.target_size:
+            if y.shape != out.y.shape:
+                raise RnnaiError(f"y must have shape {tuple(out.y.shape)}, got {tuple(y.shape)}")
+            m = torch.ones(y.shape[:2], dtype=torch.bool) if mask is None else mask
+            target = (((out.y - y) ** 2).sum(-1) * m).sum() / B
+        total = prediction + c.collapse_weight * collapse + c.target_weight * target
+        return total, {
+            "prediction": float(prediction),
+            "collapse": float(collapse),
+            "target": float(target),
+        }
+
+
+class TrainStepResult(NamedTuple):
+    """What `train_step` returns."""
+
+    losses: dict[str, float]
+    """The error terms of this window (``prediction``, ``collapse``, ``target``, ``total``)."""
+    output: CompressorOutput
+    """The window's forward pass (detached state inside)."""
+    state: CompressorState
+    """The detached state to pass to the next window."""
+
+
+def train_step(
+    model: HistoryCompressor,
+    optimizer: torch.optim.Optimizer,
+    x: Tensor,
+    y: Tensor | None = None,
+    mask: Tensor | None = None,
+    state: CompressorState | None = None,
+) -> TrainStepResult:
+    """One online update on a window of the stream, by truncated BPTT over the window.
+
+    Call it on consecutive windows of at most a few steps (the paper: at most 3), passing the
+    returned state on; gradients never cross a window boundary.
+
+    Args:
+        model: the compressor.
+        optimizer: over ``model.parameters()``.
+        x: the window's inputs, (B, k, I).
+        y: its targets, (B, k, target_size), or None.
+        mask: (B, k) bool, where targets count.
+        state: the state after the previous window (None: the stream starts).
+    """
+    if state is not None:
+        state = state.detach()
+    out = model(x, state)
+    total, terms = model.loss(out, y, mask)
+    optimizer.zero_grad()
+    total.backward()
+    optimizer.step()
+    terms["total"] = float(total)
+    return TrainStepResult(losses=terms, output=out, state=out.state.detach())
