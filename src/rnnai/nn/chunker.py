@@ -155,8 +155,6 @@ class CompressorState:
     """The number of steps processed."""
     hidden: list[tuple[Tensor, ...]]
     """Per level: (h,) for the RNN, (h, c) for the LSTM, each (B, H_l)."""
-    prediction: list[Tensor]
-    """Per level: p^l, its guess of its next input, (B, I)."""
     last_tick: list[Tensor]
     """Per level: the step of its last tick, (B,) int64, -1 before the first."""
     ticked: list[Tensor] = field(default_factory=list)
@@ -167,7 +165,6 @@ class CompressorState:
         return CompressorState(
             t=self.t,
             hidden=[tuple(x.detach() for x in h) for h in self.hidden],
-            prediction=[p.detach() for p in self.prediction],
             last_tick=list(self.last_tick),
             ticked=list(self.ticked),
         )
@@ -229,7 +226,7 @@ class HistoryCompressor(nn.Module):
         self.target_head = nn.Linear(c.hidden_sizes[0], c.target_size) if c.target_size else None
 
     def initial_state(self, batch: int, like: Tensor) -> CompressorState:
-        """All-zero states, predictions 0.5, no tick yet."""
+        """All-zero states, no tick yet."""
         c = self.config
         n_parts = 1 if c.cell == "rnn" else 2
         return CompressorState(
@@ -237,7 +234,6 @@ class HistoryCompressor(nn.Module):
             hidden=[
                 tuple(like.new_zeros(batch, H) for _ in range(n_parts)) for H in c.hidden_sizes
             ],
-            prediction=[like.new_full((batch, c.input_size), 0.5) for _ in c.hidden_sizes],
             last_tick=[torch.full((batch,), -1, dtype=torch.long) for _ in c.hidden_sizes],
             ticked=[torch.zeros(batch, dtype=torch.bool) for _ in c.hidden_sizes],
         )
@@ -252,9 +248,12 @@ class HistoryCompressor(nn.Module):
         B, T = x.shape[:2]
         if state is None:
             state = self.initial_state(B, x)
-        hidden, prediction = list(state.hidden), list(state.prediction)
-        last_tick, ticked = list(state.last_tick), list(state.ticked)
+        hidden = list(state.hidden)
         L = c.levels
+        # p^l is a function of h^l (both change only at ticks); recomputing it here lets the error
+        # of the guess made at the end of the previous window reach W^l_p (truncated BPTT)
+        prediction = [torch.sigmoid(self.predictors[lv](hidden[lv][0])) for lv in range(L)]
+        last_tick, ticked = list(state.last_tick), list(state.ticked)
         ys, ticks_all, surprises_all, pred_err, col_err = [], [], [], [], []
         level_inputs: list[list[Tensor]] = [[] for _ in range(L)]
         states: list[list[Tensor]] = [[] for _ in range(L)]
@@ -309,7 +308,6 @@ class HistoryCompressor(nn.Module):
         new_state = CompressorState(
             t=state.t + T,
             hidden=hidden,
-            prediction=prediction,
             last_tick=last_tick,
             ticked=ticked,
         )
@@ -349,9 +347,9 @@ class HistoryCompressor(nn.Module):
             target = (((out.y - y) ** 2).sum(-1) * m).sum() / B
         total = prediction + c.collapse_weight * collapse + c.target_weight * target
         return total, {
-            "prediction": float(prediction),
-            "collapse": float(collapse),
-            "target": float(target),
+            "prediction": float(prediction.detach()),
+            "collapse": float(collapse.detach()),
+            "target": float(target.detach()),
         }
 
 
@@ -394,5 +392,5 @@ def train_step(
     optimizer.zero_grad()
     total.backward()
     optimizer.step()
-    terms["total"] = float(total)
+    terms["total"] = float(total.detach())
     return TrainStepResult(losses=terms, output=out, state=out.state.detach())
