@@ -167,3 +167,13 @@ def test_bad_config_and_input_raise() -> None:
         _model()(torch.zeros(1, 4, 5))
     with pytest.raises(RnnaiError, match="config"):
         HistoryCompressor({"input_size": 3})  # type: ignore[arg-type]
+
+
+def test_feed_down_lets_the_automatizer_read_the_chunker_state() -> None:
+    hc = _model(feed_down=True)
+    assert hc.cells[0].weight_ih.shape[1] == 3 + 5 and hc.cells[1].weight_ih.shape[1] == 4
+    x = _stream(SYMBOLS)
+    base = hc(x).y
+    with torch.no_grad():
+        hc.cells[0].weight_ih[:, 3:] += 1.0  # only the weights from C's state change
+    assert not torch.allclose(hc(x).y[:, 1:], base[:, 1:])

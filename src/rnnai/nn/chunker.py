@@ -39,8 +39,9 @@ input is the original input x_t (plus its own time code), not the lower level's 
 The levels' recurrent nets are ``cell="rnn"`` (tanh RNN, the paper's conventional recurrent nets)
 or ``cell="lstm"`` (`rnnai.nn.LSTMCell`); only level 0 has a target output (the automatizer
 answers; the chunkers' knowledge reaches it through the collapse term). Whether the paper's
-automatizer also received the chunker's state as input was not checked against its text; here it
-does not (``A`` must carry what it learns from C in its own state).
+automatizer also received the chunker's state as input was not checked against its text; by
+default it does not (``A`` must carry what it learns from C in its own state), with
+``feed_down=True`` every level also reads the state of the level above (detached).
 
 Examples:
     >>> import torch
@@ -99,6 +100,8 @@ class HistoryCompressorConfig:
     """Weight of the collapse term (level l predicts level l + 1's state); 0 switches it off."""
     target_weight: float = 1.0
     """Weight of the automatizer's target error."""
+    feed_down: bool = False
+    """If true, level l also reads level l + 1's state h^{l+1}_{t-1} (detached) as input."""
 
     def __post_init__(self) -> None:
         for name in ("input_size", "target_size"):
@@ -218,6 +221,8 @@ class HistoryCompressor(nn.Module):
         self.collapsers = nn.ModuleList()
         for level, H in enumerate(c.hidden_sizes):
             in_size = c.input_size + (extra if level > 0 else 0)
+            if c.feed_down and level + 1 < c.levels:
+                in_size += c.hidden_sizes[level + 1]
             cell: nn.Module = nn.RNNCell(in_size, H) if c.cell == "rnn" else LSTMCell(in_size, H)
             self.cells.append(cell)
             self.predictors.append(nn.Linear(H, c.input_size))  # W^l_p
@@ -273,6 +278,9 @@ class HistoryCompressor(nn.Module):
                 else:
                     tau = time_code(c.time_code, t, last_tick[level], c.time_scale).to(x)
                     z = torch.cat([x_t, tau], dim=-1) * tick[:, None].to(x)  # (B, I + 1)
+                level_inputs[level].append(z)
+                if c.feed_down and level + 1 < L:
+                    z = torch.cat([z, hidden[level + 1][0].detach()], dim=-1)
                 hx = hidden[level][0] if c.cell == "rnn" else hidden[level]
                 new = self.cells[level](z, hx)
                 new = (new,) if isinstance(new, Tensor) else tuple(new[:2])
@@ -286,7 +294,6 @@ class HistoryCompressor(nn.Module):
                     tick, torch.full_like(last_tick[level], t), last_tick[level]
                 )
                 ticked[level] = ticked[level] | tick
-                level_inputs[level].append(z)
                 states[level].append(hidden[level][0])
                 ticks.append(tick)
                 surprises.append(surprise)
