@@ -177,3 +177,23 @@ def test_feed_down_lets_the_automatizer_read_the_chunker_state() -> None:
     with torch.no_grad():
         hc.cells[0].weight_ih[:, 3:] += 1.0  # only the weights from C's state change
     assert not torch.allclose(hc(x).y[:, 1:], base[:, 1:])
+
+
+def test_target_surprise_passes_wrong_answers_up_and_the_top_level_answers() -> None:
+    hc = _model(target_surprise=True)
+    _fixed_predictor(hc.predictors[0], 0)
+    with torch.no_grad():  # A always answers 0, C always answers 1
+        hc.target_heads[0].weight.zero_()
+        hc.target_heads[0].bias.fill_(-20.0)
+        hc.target_heads[1].weight.zero_()
+        hc.target_heads[1].bias.fill_(20.0)
+    x = _stream(SYMBOLS)
+    y = torch.ones(1, 7, 1)
+    mask = torch.zeros(1, 7, dtype=torch.bool)
+    mask[0, 3] = True  # a predictable input (0) with a target A gets wrong
+    with torch.no_grad():
+        out = hc(x, y=y, mask=mask)
+    assert out.ticks[0, :, 1].nonzero().flatten().tolist() == [0, 1, 3, 4, 6]
+    assert out.y[0, 3, 0] > 0.99 and out.y[0, 2, 0] < 0.01  # C answers where it ticked
+    assert out.target_error[0, 3, 0] > 0.99 and out.target_error[0, 3, 1] < 1e-6
+    assert out.target_error[0, 2].abs().max() == 0  # unmasked steps count nothing

@@ -18,7 +18,7 @@ into A and the next level's work shrinks. Per level l = 0..L-1 (level 0 ticks at
     z^l_t       = [x_t, tau^l_t]        tau: the time code (below)       the level's input
     h^l_t       = f^l(z^l_t, h^l_{t-1}) if tick^l_t else h^l_{t-1}       the level's state
     p^l         = sigmoid(W^l_p h^l_t)  updated when level l ticks: its guess of its next input
-    y_t         = sigmoid(W_y h^0_t)    the automatizer's target output
+    y_t         = sigmoid(W_y h^0_t)    the automatizer's target output (see target_surprise)
     q^l_t       = W^l_q h^l_t           (l < L-1) level l's guess of level l+1's state h^{l+1}_t
 
 Error terms (squared errors, as in the paper), summed over the steps where level l ticks:
@@ -100,6 +100,10 @@ class HistoryCompressorConfig:
     """Weight of the collapse term (level l predicts level l + 1's state); 0 switches it off."""
     target_weight: float = 1.0
     """Weight of the automatizer's target error."""
+    target_surprise: bool = False
+    """If true, every level answers the targets too; a wrong answer at a masked step (a unit off
+    by more than ``threshold``) is a surprise that passes the step up, and the system's answer is
+    that of the highest level that ticked."""
     feed_down: bool = False
     """If true, level l also reads level l + 1's state h^{l+1}_{t-1} (detached) as input."""
 
@@ -186,6 +190,9 @@ class CompressorOutput(NamedTuple):
     """(B, T, L): the summed squared prediction error of each level at its ticks (0 elsewhere)."""
     collapse_error: Tensor
     """(B, T, L - 1): |q^l_t - h^{l+1}_t|^2 at level l's ticks (0 elsewhere)."""
+    target_error: Tensor
+    """(B, T, answering levels): each answering level's squared target error at its ticks where
+    ``mask`` is true; (B, T, 0) when no targets were given to forward."""
     level_inputs: list[Tensor]
     """Per level: z^l_t = [x_t, tau^l_t] where it ticked, zeros elsewhere, (B, T, I + 1|0)."""
     states: list[Tensor]
@@ -200,9 +207,12 @@ class HistoryCompressor(nn.Module):
     Args:
         config: a `HistoryCompressorConfig`.
 
-    Inputs: ``x, state``
+    Inputs: ``x, state, y, mask``
         * x: (N, L, I), batch first.
         * state: a `CompressorState` from a previous call (the stream continues) or None.
+        * y: targets (N, L, target_size) or None; needed for the target error (and for
+          ``target_surprise``).
+        * mask: (N, L) bool, where the targets count (default: everywhere).
 
     Outputs: a `CompressorOutput`.
     """
@@ -228,7 +238,10 @@ class HistoryCompressor(nn.Module):
             self.predictors.append(nn.Linear(H, c.input_size))  # W^l_p
             if level + 1 < c.levels:
                 self.collapsers.append(nn.Linear(H, c.hidden_sizes[level + 1]))  # W^l_q
-        self.target_head = nn.Linear(c.hidden_sizes[0], c.target_size) if c.target_size else None
+        answering = c.levels if c.target_surprise else 1
+        self.target_heads = nn.ModuleList(
+            nn.Linear(H, c.target_size) for H in c.hidden_sizes[:answering] if c.target_size
+        )
 
     def initial_state(self, batch: int, like: Tensor) -> CompressorState:
         """All-zero states, no tick yet."""
@@ -243,7 +256,13 @@ class HistoryCompressor(nn.Module):
             ticked=[torch.zeros(batch, dtype=torch.bool) for _ in c.hidden_sizes],
         )
 
-    def forward(self, x: Tensor, state: CompressorState | None = None) -> CompressorOutput:
+    def forward(
+        self,
+        x: Tensor,
+        state: CompressorState | None = None,
+        y: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> CompressorOutput:
         c = self.config
         if x.ndim != 3 or x.shape[-1] != c.input_size:
             raise RnnaiError(
@@ -259,14 +278,19 @@ class HistoryCompressor(nn.Module):
         # of the guess made at the end of the previous window reach W^l_p (truncated BPTT)
         prediction = [torch.sigmoid(self.predictors[lv](hidden[lv][0])) for lv in range(L)]
         last_tick, ticked = list(state.last_tick), list(state.ticked)
-        ys, ticks_all, surprises_all, pred_err, col_err = [], [], [], [], []
+        if y is not None and (y.shape != (B, T, c.target_size)):
+            raise RnnaiError(f"y must have shape {(B, T, c.target_size)}, got {tuple(y.shape)}")
+        if mask is None:
+            mask = torch.ones(B, T, dtype=torch.bool)
+        ys, ticks_all, surprises_all, pred_err, col_err, tgt_err = [], [], [], [], [], []
         level_inputs: list[list[Tensor]] = [[] for _ in range(L)]
         states: list[list[Tensor]] = [[] for _ in range(L)]
         for step in range(T):
             t = state.t + step
             x_t = x[:, step]
             tick = torch.ones(B, dtype=torch.bool)
-            ticks, surprises, errors = [], [], []
+            ticks, surprises, errors, t_errors = [], [], [], []
+            answer = x.new_zeros(B, c.target_size)
             for level in range(L):
                 # the error of the guess made at the level's previous tick (none before the first)
                 err = ((prediction[level] - x_t) ** 2).sum(-1) * (tick & ticked[level])
@@ -295,6 +319,15 @@ class HistoryCompressor(nn.Module):
                 )
                 ticked[level] = ticked[level] | tick
                 states[level].append(hidden[level][0])
+                if level < len(self.target_heads):
+                    y_hat = torch.sigmoid(self.target_heads[level](hidden[level][0]))
+                    answer = torch.where(tick[:, None], y_hat, answer)
+                    if y is not None:
+                        counts = tick & mask[:, step]
+                        t_errors.append(((y_hat - y[:, step]) ** 2).sum(-1) * counts)
+                        if c.target_surprise:
+                            wrong = surprise_mask(y_hat, y[:, step], c.threshold)
+                            surprise = surprise | (counts & wrong)
                 ticks.append(tick)
                 surprises.append(surprise)
                 errors.append(err)
@@ -308,10 +341,8 @@ class HistoryCompressor(nn.Module):
             surprises_all.append(torch.stack(surprises, -1))
             pred_err.append(torch.stack(errors, -1))
             col_err.append(torch.stack(collapse, -1) if collapse else x.new_zeros(B, 0))
-            if self.target_head is not None:
-                ys.append(torch.sigmoid(self.target_head(hidden[0][0])))
-            else:
-                ys.append(x.new_zeros(B, 0))
+            ys.append(answer)
+            tgt_err.append(torch.stack(t_errors, -1) if t_errors else x.new_zeros(B, 0))
         new_state = CompressorState(
             t=state.t + T,
             hidden=hidden,
@@ -324,20 +355,16 @@ class HistoryCompressor(nn.Module):
             surprises=torch.stack(surprises_all, 1),
             prediction_error=torch.stack(pred_err, 1),
             collapse_error=torch.stack(col_err, 1),
+            target_error=torch.stack(tgt_err, 1),
             level_inputs=[torch.stack(z, 1) for z in level_inputs],
             states=[torch.stack(h, 1) for h in states],
             state=new_state,
         )
 
-    def loss(
-        self, out: CompressorOutput, y: Tensor | None = None, mask: Tensor | None = None
-    ) -> tuple[Tensor, dict[str, float]]:
+    def loss(self, out: CompressorOutput) -> tuple[Tensor, dict[str, float]]:
         """The summed error terms of a forward pass, averaged over the batch.
 
-        Args:
-            out: the forward pass's output.
-            y: targets (B, T, target_size), or None.
-            mask: (B, T) bool, the steps whose targets count.
+        The target term is there only if the targets were given to `forward`.
 
         Returns:
             (the loss to minimise, its terms as floats: ``prediction``, ``collapse``, ``target``).
@@ -346,12 +373,7 @@ class HistoryCompressor(nn.Module):
         B = out.y.shape[0]
         prediction = out.prediction_error.sum() / B
         collapse = out.collapse_error.sum() / B
-        target = out.y.new_zeros(())
-        if y is not None and c.target_size:
-            if y.shape != out.y.shape:
-                raise RnnaiError(f"y must have shape {tuple(out.y.shape)}, got {tuple(y.shape)}")
-            m = torch.ones(y.shape[:2], dtype=torch.bool) if mask is None else mask
-            target = (((out.y - y) ** 2).sum(-1) * m).sum() / B
+        target = out.target_error.sum() / B
         total = prediction + c.collapse_weight * collapse + c.target_weight * target
         return total, {
             "prediction": float(prediction.detach()),
@@ -394,8 +416,8 @@ def train_step(
     """
     if state is not None:
         state = state.detach()
-    out = model(x, state)
-    total, terms = model.loss(out, y, mask)
+    out = model(x, state, y, mask)
+    total, terms = model.loss(out)
     optimizer.zero_grad()
     total.backward()
     optimizer.step()
