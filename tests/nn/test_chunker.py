@@ -197,3 +197,43 @@ def test_target_surprise_passes_wrong_answers_up_and_the_top_level_answers() -> 
     assert out.y[0, 3, 0] > 0.99 and out.y[0, 2, 0] < 0.01  # C answers where it ticked
     assert out.target_error[0, 3, 0] > 0.99 and out.target_error[0, 3, 1] < 1e-6
     assert out.target_error[0, 2].abs().max() == 0  # unmasked steps count nothing
+
+
+def _grads(h: torch.Tensor, params: list[torch.nn.Parameter]) -> list[torch.Tensor]:
+    return list(torch.autograd.grad(h.sum(), params))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_bptt_ticks_keeps_the_values_and_truncates_the_gradient_in_level_time(k: int) -> None:
+    x = torch.eye(3)[torch.randint(0, 3, (2, 9), generator=torch.Generator().manual_seed(2))]
+    ref = _model(levels=2)(x)
+    hc = _model(levels=2, bptt_ticks=k)
+    out = hc(x)
+    assert torch.allclose(out.states[0], ref.states[0], atol=1e-6)
+    assert torch.allclose(out.states[1], ref.states[1], atol=1e-6)
+    for level in (0, 1):
+        cell = hc.cells[level]
+        params = [cell.weight_ih, cell.weight_hh]
+        ticks = out.ticks[0, :, level].nonzero().flatten().tolist()
+        if len(ticks) <= k:
+            continue
+        last = ticks[-1]
+        # truncated BPTT written out: k steps of the level's net from its detached state
+        h = out.states[level][0:1, ticks[-k - 1]].detach()
+        for t in ticks[-k:]:
+            h = cell(out.level_inputs[level][0:1, t], h)
+        assert torch.allclose(h, out.states[level][0:1, last], atol=1e-6)
+        for got, want in zip(
+            _grads(out.states[level][0, last], params), _grads(h, params), strict=True
+        ):
+            assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_bptt_ticks_windows_equal_one_pass() -> None:
+    x = torch.eye(3)[torch.randint(0, 3, (2, 12), generator=torch.Generator().manual_seed(3))]
+    hc = _model(levels=3, bptt_ticks=2)
+    whole = hc(x)
+    first = hc(x[:, :5])
+    second = hc(x[:, 5:], first.state.detach())
+    assert torch.equal(torch.cat([first.ticks, second.ticks], 1), whole.ticks)
+    assert torch.allclose(torch.cat([first.states[2], second.states[2]], 1), whole.states[2])

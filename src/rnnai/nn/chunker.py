@@ -100,6 +100,11 @@ class HistoryCompressorConfig:
     """Weight of the collapse term (level l predicts level l + 1's state); 0 switches it off."""
     target_weight: float = 1.0
     """Weight of the automatizer's target error."""
+    bptt_ticks: int | None = None
+    """None: the gradient spans the window given to `forward` (in stream steps). An int k: each
+    level's new state is recomputed from its last k inputs, starting from a detached state, so
+    the gradient spans at most k of that level's own ticks, across windows (the paper's
+    truncation, k <= 3): a chunker that ticks 20 steps apart still learns over its last k ticks."""
     target_surprise: bool = False
     """If true, every level answers the targets too; a wrong answer at a masked step (a unit off
     by more than ``threshold``) is a surprise that passes the step up, and the system's answer is
@@ -123,6 +128,12 @@ class HistoryCompressorConfig:
             raise RnnaiError(f"time_code must be 'delta', 'step' or 'none', got {self.time_code!r}")
         if not 0 < self.threshold < 1:
             raise RnnaiError(f"threshold must lie in (0, 1), got {self.threshold!r}")
+        if self.bptt_ticks is not None and (
+            isinstance(self.bptt_ticks, bool)
+            or not isinstance(self.bptt_ticks, int)
+            or self.bptt_ticks < 1
+        ):
+            raise RnnaiError(f"bptt_ticks must be None or an int >= 1, got {self.bptt_ticks!r}")
         if self.time_scale <= 0 or self.collapse_weight < 0 or self.target_weight < 0:
             raise RnnaiError(
                 "time_scale must be > 0 and the weights >= 0, got "
@@ -166,6 +177,12 @@ class CompressorState:
     """Per level: the step of its last tick, (B,) int64, -1 before the first."""
     ticked: list[Tensor] = field(default_factory=list)
     """Per level: whether it has ticked yet, (B,) bool."""
+    buffer: list[Tensor] = field(default_factory=list)
+    """With ``bptt_ticks`` = k: per level, its last k - 1 inputs, (B, k - 1, in_l), newest last."""
+    buffered: list[Tensor] = field(default_factory=list)
+    """With ``bptt_ticks``: per level, how many buffer rows are filled, (B,) int64."""
+    start: list[tuple[Tensor, ...]] = field(default_factory=list)
+    """With ``bptt_ticks``: per level, its (detached) state before the oldest buffered input."""
 
     def detach(self) -> CompressorState:
         """The same state cut from the graph (truncated BPTT starts here)."""
@@ -174,6 +191,9 @@ class CompressorState:
             hidden=[tuple(x.detach() for x in h) for h in self.hidden],
             last_tick=list(self.last_tick),
             ticked=list(self.ticked),
+            buffer=list(self.buffer),
+            buffered=list(self.buffered),
+            start=[tuple(x.detach() for x in h) for h in self.start],
         )
 
 
@@ -247,14 +267,59 @@ class HistoryCompressor(nn.Module):
         """All-zero states, no tick yet."""
         c = self.config
         n_parts = 1 if c.cell == "rnn" else 2
+        zeros = [tuple(like.new_zeros(batch, H) for _ in range(n_parts)) for H in c.hidden_sizes]
+        k = c.bptt_ticks
         return CompressorState(
             t=0,
-            hidden=[
-                tuple(like.new_zeros(batch, H) for _ in range(n_parts)) for H in c.hidden_sizes
-            ],
+            hidden=zeros,
             last_tick=[torch.full((batch,), -1, dtype=torch.long) for _ in c.hidden_sizes],
             ticked=[torch.zeros(batch, dtype=torch.bool) for _ in c.hidden_sizes],
+            buffer=[]
+            if k is None
+            else [like.new_zeros(batch, k - 1, cell.input_size) for cell in self.cells],
+            buffered=[] if k is None else [torch.zeros(batch, dtype=torch.long) for _ in zeros],
+            start=[] if k is None else list(zeros),
         )
+
+    def _cell(self, level: int, z: Tensor, hx: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """One step of level ``level``'s recurrent net on the state tuple."""
+        new = self.cells[level](z, hx[0] if self.config.cell == "rnn" else hx)
+        return (new,) if isinstance(new, Tensor) else tuple(new[:2])
+
+    def _recompute(
+        self,
+        level: int,
+        z: Tensor,
+        tick: Tensor,
+        buffer: list[Tensor],
+        buffered: list[Tensor],
+        start: list[tuple[Tensor, ...]],
+    ) -> tuple[Tensor, ...]:
+        """The level's new state from its detached start over its last k inputs (bptt_ticks)."""
+        k1 = buffer[level].shape[1]  # k - 1
+        h = start[level]
+        for j in range(k1):  # the buffer is right-aligned: row j is valid if j >= k - 1 - n
+            valid = (j >= k1 - buffered[level])[:, None]
+            h = tuple(
+                torch.where(valid, n, o)
+                for n, o in zip(self._cell(level, buffer[level][:, j], h), h, strict=True)
+            )
+        new = self._cell(level, z, h)
+        # slide the window for the rows that ticked
+        window = torch.cat([buffer[level], z.detach()[:, None]], dim=1)  # (B, k, in)
+        full = tick & (buffered[level] == k1)
+        advanced = tuple(v.detach() for v in self._cell(level, window[:, 0], start[level]))
+        start[level] = tuple(
+            torch.where(full[:, None], a, o) for a, o in zip(advanced, start[level], strict=True)
+        )
+        shifted = torch.where(full[:, None, None], window[:, 1:], window[:, :k1])
+        if k1:
+            grown = window[:, :k1].roll(-1, dims=1)  # not full: the input goes in at the end
+            grown[:, -1] = z.detach()
+            shifted = torch.where(full[:, None, None], window[:, 1:], grown)
+        buffer[level] = torch.where(tick[:, None, None], shifted, buffer[level])
+        buffered[level] = torch.where(tick, (buffered[level] + 1).clamp_max(k1), buffered[level])
+        return new
 
     def forward(
         self,
@@ -273,6 +338,7 @@ class HistoryCompressor(nn.Module):
         if state is None:
             state = self.initial_state(B, x)
         hidden = list(state.hidden)
+        buffer, buffered, start = list(state.buffer), list(state.buffered), list(state.start)
         L = c.levels
         # p^l is a function of h^l (both change only at ticks); recomputing it here lets the error
         # of the guess made at the end of the previous window reach W^l_p (truncated BPTT)
@@ -305,9 +371,10 @@ class HistoryCompressor(nn.Module):
                 level_inputs[level].append(z)
                 if c.feed_down and level + 1 < L:
                     z = torch.cat([z, hidden[level + 1][0].detach()], dim=-1)
-                hx = hidden[level][0] if c.cell == "rnn" else hidden[level]
-                new = self.cells[level](z, hx)
-                new = (new,) if isinstance(new, Tensor) else tuple(new[:2])
+                if c.bptt_ticks is None:
+                    new = self._cell(level, z, hidden[level])
+                else:
+                    new = self._recompute(level, z, tick, buffer, buffered, start)
                 m = tick[:, None]
                 hidden[level] = tuple(
                     torch.where(m, n, o) for n, o in zip(new, hidden[level], strict=True)
@@ -348,6 +415,9 @@ class HistoryCompressor(nn.Module):
             hidden=hidden,
             last_tick=last_tick,
             ticked=ticked,
+            buffer=buffer,
+            buffered=buffered,
+            start=start,
         )
         return CompressorOutput(
             y=torch.stack(ys, 1),
