@@ -25,8 +25,16 @@ Error terms (squared errors, as in the paper), summed over the steps where level
 prediction |p^l (made at the previous tick) - x_t|^2, target |y_t - target_t|^2 where the target
 mask is true, and collapse |q^l_t - h^{l+1}_t|^2 (h^{l+1}_t detached: A learns to predict C, C is
 not pulled towards A). `train_step` runs them online on a window of the stream with truncated
-backpropagation through time: the state is detached at the window's start, so the gradient spans
-at most ``window`` steps (the paper's runs used at most 3).
+backpropagation through time: the state is detached at the window's start. With ``bptt_ticks=k``
+the truncation is counted in each level's own ticks instead (the paper's runs used at most 3
+steps): a level's new state is recomputed from its last k inputs, so a chunker whose ticks lie
+20 stream steps apart still gets the gradient over its last k ticks.
+
+Targets (``target_surprise=True``, the 1991 chunker's handling of teacher signals): every level
+has a target output y^l_t = sigmoid(W^l_y h^l_t); a level that ticks at a masked step and answers
+wrongly (a unit off by more than ``threshold``) passes the step up as a surprise, and the
+system's answer y_t is that of the highest level that ticked at t. Otherwise only the automatizer
+answers.
 
 Time code tau^l_t (``time_code``): ``"delta"`` (default) the number of steps since level l last
 ticked (t + 1 at its first tick), ``"step"`` the step index t + 1, ``"none"`` no time code; the
@@ -37,8 +45,7 @@ an input is unpredicted when any unit's absolute error exceeds ``threshold`` (fo
 and a threshold below 0.5 this means the predicted symbol is wrong or uncertain). Every level's
 input is the original input x_t (plus its own time code), not the lower level's internal code.
 The levels' recurrent nets are ``cell="rnn"`` (tanh RNN, the paper's conventional recurrent nets)
-or ``cell="lstm"`` (`rnnai.nn.LSTMCell`); only level 0 has a target output (the automatizer
-answers; the chunkers' knowledge reaches it through the collapse term). Whether the paper's
+or ``cell="lstm"`` (`rnnai.nn.LSTMCell`). Whether the paper's
 automatizer also received the chunker's state as input was not checked against its text; by
 default it does not (``A`` must carry what it learns from C in its own state), with
 ``feed_down=True`` every level also reads the state of the level above (detached).
@@ -249,10 +256,13 @@ class HistoryCompressor(nn.Module):
         self.cells = nn.ModuleList()
         self.predictors = nn.ModuleList()
         self.collapsers = nn.ModuleList()
+        self.level_input_sizes: list[int] = []
+        """Per level, the size of its net's input."""
         for level, H in enumerate(c.hidden_sizes):
             in_size = c.input_size + (extra if level > 0 else 0)
             if c.feed_down and level + 1 < c.levels:
                 in_size += c.hidden_sizes[level + 1]
+            self.level_input_sizes.append(in_size)
             cell: nn.Module = nn.RNNCell(in_size, H) if c.cell == "rnn" else LSTMCell(in_size, H)
             self.cells.append(cell)
             self.predictors.append(nn.Linear(H, c.input_size))  # W^l_p
@@ -276,7 +286,7 @@ class HistoryCompressor(nn.Module):
             ticked=[torch.zeros(batch, dtype=torch.bool) for _ in c.hidden_sizes],
             buffer=[]
             if k is None
-            else [like.new_zeros(batch, k - 1, cell.input_size) for cell in self.cells],
+            else [like.new_zeros(batch, k - 1, n) for n in self.level_input_sizes],
             buffered=[] if k is None else [torch.zeros(batch, dtype=torch.long) for _ in zeros],
             start=[] if k is None else list(zeros),
         )
