@@ -7,7 +7,9 @@ self-referential weight matrix (`rnnai.nn.srwm`: `SRWMLayer` with a memory-effic
 and the meta-LSTM that learns to learn (`rnnai.nn.meta_lstm`); highway networks
 (`rnnai.nn.highway`: dense and convolutional highway layers and the plain nets they are compared
 with) and Ciresan's max-pooling CNN with its elastic distortions, width normalization and
-multi-column committee (`rnnai.nn.mpcnn`).
+multi-column committee (`rnnai.nn.mpcnn`); differentiable memories (`rnnai.nn.stack`: the
+Joulin-Mikolov and Grefenstette et al. stacks and the NNPDA's continuous stack; `rnnai.nn.ntm`:
+the Neural Turing Machine) and the neural history compressor (`rnnai.nn.chunker`).
 
 Functions named like their module (`rnnai.nn.srwm.srwm`, `rnnai.nn.highway.highway`) are not
 re-exported here, so that ``rnnai.nn.srwm`` stays the module.
@@ -33,6 +35,12 @@ Examples:
     ['cifg', 'fgr', 'gers2000', 'gers2002']
 """
 
+from rnnai.nn.chunker import (
+    CompressorOutput,
+    CompressorState,
+    HistoryCompressor,
+    HistoryCompressorConfig,
+)
 from rnnai.nn.fastweights import (
     FEATURE_MAPS,
     FastWeightLayer,
@@ -65,9 +73,19 @@ from rnnai.nn.mpcnn import (
     normalize_width,
     train_column,
 )
+from rnnai.nn.ntm import NTM, NTMState
 from rnnai.nn.srwm import SRWMLayer, srwm_step
+from rnnai.nn.stack import NeuralStackRNN, StackRNN
 
 __all__ = [
+    "CompressorOutput",
+    "CompressorState",
+    "HistoryCompressor",
+    "HistoryCompressorConfig",
+    "NTM",
+    "NTMState",
+    "NeuralStackRNN",
+    "StackRNN",
     "ACTIVATIONS",
     "FEATURE_MAPS",
     "LSTM",

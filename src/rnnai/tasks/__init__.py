@@ -9,6 +9,10 @@
   (`ContinualEmbeddedReber`).
 - Gers, Schraudolph & Schmidhuber 2002 (JMLR 3): measuring spike delays (`MSDTask`) and generating
   timed spikes (`GTSTask`).
+- Memory tasks (`rnnai.tasks.memory_tasks`): the 22-symbol stream of the history compressor
+  (Schmidhuber 1992, `TwentyTwoSymbolTask`), Dyck languages, a^n b^n (c^n) and string reversal
+  with test lengths strictly longer than training lengths (the protocol of Deletang et al. 2023),
+  and the NTM's copy and associative recall (Graves et al. 2014).
 
 ``TASKS[name](**config_fields)`` builds a task with the paper's defaults, e.g.
 ``TASKS["adding"](T=500)`` or ``TASKS["noisy_3c"](N=1)``.
@@ -35,6 +39,21 @@ from rnnai.tasks.arithmetic import (
 )
 from rnnai.tasks.base import SequenceBatch, SequenceTask, TorchSequenceBatch
 from rnnai.tasks.long_lag import LongLag2aConfig, LongLag2aTask, LongLag2cConfig, LongLag2cTask
+from rnnai.tasks.memory_tasks import (
+    AnBnConfig,
+    AnBnTask,
+    AssociativeRecallConfig,
+    AssociativeRecallTask,
+    CopyConfig,
+    CopyTask,
+    DyckConfig,
+    DyckTask,
+    ReversalConfig,
+    ReversalTask,
+    TwentyTwoSymbolConfig,
+    TwentyTwoSymbolTask,
+    accuracy_by_length,
+)
 from rnnai.tasks.noisy import NoisyTwoSequenceConfig, NoisyTwoSequenceTask
 from rnnai.tasks.reber import (
     ContinualEmbeddedReber,
@@ -57,6 +76,19 @@ from rnnai.tasks.timing import (
 
 __all__ = [
     "TASKS",
+    "AnBnConfig",
+    "AnBnTask",
+    "AssociativeRecallConfig",
+    "AssociativeRecallTask",
+    "CopyConfig",
+    "CopyTask",
+    "DyckConfig",
+    "DyckTask",
+    "ReversalConfig",
+    "ReversalTask",
+    "TwentyTwoSymbolConfig",
+    "TwentyTwoSymbolTask",
+    "accuracy_by_length",
     "AddingConfig",
     "AddingTask",
     "ContinualEmbeddedReber",

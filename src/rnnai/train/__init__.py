@@ -9,7 +9,11 @@
 * `rnnai.train.ctc`: `CTCNet` (a (B)LSTM stack with a softmax over labels and the blank) and
   `train_ctc` on your own (features, labels), on the same loop; `rnnai.train.ctc_plots` its plots;
 * `rnnai.train.hooks`: the `Hooks` protocol a loop takes (checkpointer, progress, log);
+* the neural history compressor's online training step lives with its module
+  (`rnnai.nn.chunker.train_step`, re-exported here as `train_history_compressor_step`);
 * `rnnai.train.plots`: learning curves and a network's internals over one sequence.
+
+Evolution has its own run loop on the same hooks: `rnnai.evolution.evolve` and `evolve_runs`.
 
 Examples:
     >>> from rnnai.tasks import AddingTask
@@ -22,6 +26,7 @@ Examples:
     32
 """
 
+from rnnai.nn.chunker import train_step as train_history_compressor_step
 from rnnai.train.ctc import (
     CTCDataError,
     CTCNet,
@@ -57,6 +62,7 @@ from rnnai.train.loop import (
 from rnnai.train.sequence import NetConfig, SequenceNet, evaluate, masked_sse
 
 __all__ = [
+    "train_history_compressor_step",
     "CTCDataError",
     "CTCNet",
     "CTCNetConfig",
