@@ -31,6 +31,12 @@ def test_success_rate_p_value_is_the_binomial_lower_tail():
     assert not success_rate(successes=1, n=10, paper_rate=0.5).passed  # 11/1024 < 0.05
 
 
+def test_success_rate_of_zero_never_supports_a_positive_paper_rate():
+    e = success_rate(successes=0, n=2, paper_rate=0.18)
+    assert e.p_value == pytest.approx(0.82**2) and not e.passed
+    assert success_rate(successes=0, n=10, paper_rate=0.0).passed
+
+
 def test_success_rate_rejects_impossible_counts():
     with pytest.raises(RnnaiError, match="successes"):
         success_rate(successes=11, n=10, paper_rate=0.5)

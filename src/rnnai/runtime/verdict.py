@@ -176,7 +176,9 @@ def success_rate(
 
     One-sided exact binomial test of H0 "our rate >= the paper's": it is rejected (the test
     fails) when P(X <= successes | n, paper_rate) < `ALPHA`. At a paper rate of 100% a single
-    failure fails the test.
+    failure fails the test. No success at all never supports a positive paper rate: with few
+    trials zero successes are not significantly below, say, 18%, but they show nothing of the
+    claim, so the test fails (the p-value is still reported).
 
     Args:
         successes: Successful trials.
@@ -198,8 +200,9 @@ def success_rate(
     ci = stats.binomtest(successes, n).proportion_ci(confidence_level=0.95, method="exact")
     return Evidence(
         claim=claim or f"success rate not below the paper's {100 * paper_rate:g}%",
-        passed=p >= ALPHA,
-        test="one-sided exact binomial test, 5%",
+        passed=p >= ALPHA and (successes > 0 or paper_rate == 0.0),
+        test="one-sided exact binomial test, 5%"
+        + (", and at least one success" if paper_rate > 0 else ""),
         n=n,
         ours=successes / n,
         paper=paper_rate,
