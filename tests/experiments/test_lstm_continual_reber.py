@@ -78,6 +78,7 @@ def test_verdict_rule() -> None:
     short = StreamTrainConfig(optimizer="sgd", lr=0.5, streams=1, chunk=10, target_run=100_000)
     assert verdict(100, 0, cfg=short) == "partial"  # shortened test
     assert verdict(0, 30) == "not_reproduced"
+    assert verdict(0, 0, n=2) == "not_reproduced"  # nothing learned shows nothing of the claim
 
 
 def test_bad_stream_config_is_one_error() -> None:
