@@ -351,7 +351,12 @@ def _plot(per_set: dict[str, dict[str, Any]], path: Path) -> str:
         data = [res[m]["r2"]["values"] for m in METHODS]
         ax.boxplot(data)
         ax.set_xticks(range(1, len(METHODS) + 1), [m.replace("_", "\n") for m in METHODS])
-        ax.set_title(name, fontsize=9)
+        low = min(min(v) for v in data)
+        ax.set_title(
+            name + (f" (axis cut at -1; lowest {low:.3g})" if low < -1 else ""), fontsize=8
+        )
+        if low < -1:
+            ax.set_ylim(bottom=-1.0, top=1.05)
         ax.set_ylabel("test R^2 per split")
         ax.tick_params(labelsize=7)
     fig.suptitle("GMDH vs Ridge + poly vs MLP: held-out R^2", fontsize=10)
@@ -437,7 +442,16 @@ class GMDHRegressionExperiment(Experiment):
                 f"{res[m]['r2']['interval'][1]:.3f}]"
                 for m in METHODS
             )
-            notes.append(f"{name}: mean test R^2 (95% bootstrap over {cfg.repeats} splits): {row}.")
+            diffs = ", ".join(
+                f"{m} {res[f'{m}_minus_ridge_mse']['mean']:.4g} "
+                f"[{res[f'{m}_minus_ridge_mse']['interval'][0]:.4g}, "
+                f"{res[f'{m}_minus_ridge_mse']['interval'][1]:.4g}]"
+                for m in ("gmdh_mia", "gmdh_combi", "mlp")
+            )
+            notes.append(
+                f"{name}: mean test R^2 (95% bootstrap over {cfg.repeats} splits): {row}; "
+                f"test MSE minus Ridge + poly's (paired, 95% bootstrap): {diffs}."
+            )
         exact = sum(per_set["synthetic"]["combi_exact"])
         notes.append(
             f"COMBI recovered exactly {', '.join(sorted(TRUE_TERMS))} in {exact} of "
