@@ -11,6 +11,10 @@ degree <= 2 in the same inputs:
 * the anchor: ``GridSearchCV`` (5-fold) over ``len(ALPHAS)`` Ridge alphas on standardized inputs
   expanded by ``PolynomialFeatures(degree=2)``, one thread (``n_jobs=None``).
 
+What is compared is the two model-selection procedures as a user runs them: the anchor fits
+41 Ridge models (5 folds x 8 alphas, then the refit), GMDH fits its candidate models on part A
+once and ranks them on part B (COMBI on 10 inputs: beam search over 65 monomials).
+
 Times are medians of interleaved rounds (`rnnai.bench.round_robin_medians`) in seconds, so the
 anchor and ours run under the same load. Set ``OMP_NUM_THREADS=1`` for comparable numbers (the
 least-squares solves of both sides use BLAS).
