@@ -19,6 +19,7 @@ from rnnai.experiments.depth_highway import (
     highway_judgement,
     layer_params,
     safe_loss,
+    search_score,
 )
 from rnnai.runtime.errors import RnnaiError
 
@@ -42,6 +43,13 @@ def test_the_splits_share_no_image_and_cover_the_digits() -> None:
 def test_safe_loss_counts_a_diverged_run_as_chance() -> None:
     assert safe_loss(float("inf")) == CHANCE_LOSS == pytest.approx(math.log(10))
     assert safe_loss(0.25) == 0.25
+
+
+def test_a_grid_point_scores_its_worst_seed_and_divergence_loses() -> None:
+    assert search_score([0.1, 0.4]) == 0.4
+    assert search_score([0.1, float("nan")]) == math.inf
+    with pytest.raises(RnnaiError):
+        search_score([])
 
 
 def test_depth_check_needs_plain_growth_and_no_highway_growth() -> None:
