@@ -257,8 +257,10 @@ def run_split(
     """Fit every method on the training part, score it on the test part.
 
     Args:
-        X, y: The data set.
-        train, test: Disjoint index sets.
+        X: The inputs, (n_samples, n_features).
+        y: The targets, (n_samples,).
+        train: Indices of the training part.
+        test: Indices of the test part (disjoint from ``train``).
         cfg: The scale's config.
         seed: Seed of the methods' own randomness.
 
