@@ -126,7 +126,7 @@ def _paperlike(setting: str, model: str, S: int) -> float:
         return 1e-4 if model.startswith("delta") else 0.1
     if model == "sum-identity":
         return 5e-4 if S <= 40 else 0.1 * S / 80
-    return 5e-4 if S <= 120 else 0.05
+    return 1e-4 if S <= 120 else 0.05
 
 
 def test_the_verdict_reproduces_only_at_the_paper_scale() -> None:
