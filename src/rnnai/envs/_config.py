@@ -7,9 +7,17 @@ from collections.abc import Iterable
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
+import numpy as np
+
 from rnnai.runtime.errors import RnnaiError
 
-__all__ = ["check_finite", "check_positive", "check_positive_ints", "with_overrides"]
+__all__ = [
+    "check_finite",
+    "check_num_envs",
+    "check_positive",
+    "check_positive_ints",
+    "with_overrides",
+]
 
 C = TypeVar("C")
 
@@ -46,3 +54,10 @@ def with_overrides(config: C, overrides: dict[str, Any]) -> C:
         kind = type(config).__name__
         raise RnnaiError(f"unknown {kind} field(s) {unknown}; valid: {sorted(names)}")
     return replace(config, **overrides)  # type: ignore[type-var]
+
+
+def check_num_envs(num_envs: Any) -> int:
+    """Return a vector env's ``num_envs`` as an int, or raise `RnnaiError` unless it is >= 1."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+        raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
+    return int(num_envs)

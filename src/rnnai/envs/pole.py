@@ -89,7 +89,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
+from rnnai.envs._config import (
+    check_finite,
+    check_num_envs,
+    check_positive,
+    check_positive_ints,
+    with_overrides,
+)
 from rnnai.envs._render import Canvas, FrameRendering, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
@@ -684,12 +690,6 @@ class PoleBalancingEnv(FrameRendering, gym.Env[np.ndarray, np.ndarray]):
         return {"state": self._state.copy(), "steps": self._steps}
 
 
-def _check_num_envs(num_envs: Any) -> int:
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-        raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
-    return int(num_envs)
-
-
 class PoleBalancingVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """N `PoleBalancingEnv` episodes stepped together by the numba twin (`_kernels.step_batch`).
 
@@ -729,7 +729,7 @@ class PoleBalancingVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         """
         check_render_mode(render_mode, [], "PoleBalancingVectorEnv")
         self.render_mode = render_mode
-        self.num_envs = _check_num_envs(num_envs)
+        self.num_envs = check_num_envs(num_envs)
         self.config = (config if config is not None else DOUBLE_POLE).with_overrides(**overrides)
         c = self.config
         self.single_action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float64)

@@ -89,7 +89,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rnnai.envs._config import check_finite, check_positive, check_positive_ints, with_overrides
+from rnnai.envs._config import (
+    check_finite,
+    check_num_envs,
+    check_positive,
+    check_positive_ints,
+    with_overrides,
+)
 from rnnai.envs._render import Canvas, FrameRendering, View, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
@@ -686,10 +692,8 @@ class Pole3DVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
         """
         check_render_mode(render_mode, [], "Pole3DVectorEnv")
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
         self.render_mode = render_mode
-        self.num_envs = int(num_envs)
+        self.num_envs = check_num_envs(num_envs)
         self.config = (config if config is not None else DOUBLE_POLE_3D).with_overrides(**overrides)
         c = self.config
         self.single_action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float64)

@@ -67,7 +67,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rnnai.envs._config import with_overrides
+from rnnai.envs._config import check_num_envs, with_overrides
 from rnnai.envs._render import Canvas, FrameRendering, Window, check_render_mode
 from rnnai.runtime.errors import RnnaiError
 
@@ -639,10 +639,8 @@ class TMazeVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             RnnaiError: On a bad ``num_envs``, an unknown field, a bad value or a render mode.
         """
         check_render_mode(render_mode, [], "TMazeVectorEnv")
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise RnnaiError(f"num_envs must be an int >= 1, got {num_envs!r}")
         self.render_mode = render_mode
-        self.num_envs = int(num_envs)
+        self.num_envs = check_num_envs(num_envs)
         self.config = (config if config is not None else TMazeConfig()).with_overrides(**overrides)
         self.single_action_space = spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
