@@ -39,6 +39,7 @@ IMPORTS: dict[str, tuple[str, ...]] = {
     "cma": ("cma",),
     "box2d": ("Box2D", "gymnasium.envs.box2d"),
     "pygame": ("pygame", "gymnasium.envs.box2d"),
+    "mlxtend": ("mlxtend",),
     "ray": ("ray",),
 }
 # Extras whose packages the library imports (the others are tools: tests, linters, docs).

