@@ -418,3 +418,89 @@ def test_cuda_chunk_form_matches_cpu() -> None:
     assert (yc.cpu() - y).abs().max() < 1e-10 and (Wc.cpu() - W).abs().max() < 1e-10
     m = FastWeightLayer(8, num_heads=2, d_head=4).cuda()
     assert m(torch.randn(2, 9, 8, device="cuda"))[0].is_cuda
+
+
+# ------------------------------------------------------------------ the 1992 programmer, paper forms
+
+
+def _fwp1992_reference(m: FastWeightProgrammer1992, x, u, W0=None):
+    """Direct transcription: a, b = S(u_t); read W_{t-1} x_t (or W_t x_t); W_t = sigma(...)."""
+    N, L, _ = x.shape
+    T = m.steepness
+    sigma = {
+        "identity": lambda w: w,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "logistic": lambda w: 1.0 / (1.0 + torch.exp(-T * (w - 0.5))),  # the paper's Eq. 7
+    }[m.fast_activation]
+    W = torch.zeros(N, m.output_size, m.input_size, dtype=x.dtype) if W0 is None else W0
+    ys = []
+    for t in range(L):
+        s = m.slow((x if u is None else u)[:, t])
+        a, b = s[:, : m.output_size], s[:, m.output_size :]
+        if m.read_first:
+            ys.append(torch.einsum("nij,nj->ni", W, x[:, t]))
+        W = sigma(W + torch.einsum("ni,nj->nij", a, b))
+        if not m.read_first:
+            ys.append(torch.einsum("nij,nj->ni", W, x[:, t]))
+    return torch.stack(ys, 1), W
+
+
+@pytest.mark.parametrize("sigma", ["identity", "logistic", "tanh"])
+@pytest.mark.parametrize("read_first", [False, True])
+@pytest.mark.parametrize("slow_in", [None, 5])
+def test_fwp1992_paper_forms_match_the_transcription(
+    sigma: str, read_first: bool, slow_in: int | None
+) -> None:
+    torch.manual_seed(13)
+    m = FastWeightProgrammer1992(
+        3, 2, fast_activation=sigma, read_first=read_first, slow_input_size=slow_in,
+        steepness=4.0, chunk_size=3,
+    ).double()  # fmt: skip
+    x = torch.randn(2, 8, 3, dtype=D64)
+    u = None if slow_in is None else torch.randn(2, 8, slow_in, dtype=D64)
+    W0 = 0.3 * torch.randn(2, 2, 3, dtype=D64)
+    y, W = m(x, W0, u)
+    yr, Wr = _fwp1992_reference(m, x, u, W0)
+    torch.testing.assert_close(y, yr, rtol=0, atol=1e-10)
+    torch.testing.assert_close(W, Wr, rtol=0, atol=1e-10)
+
+
+def test_fwp1992_logistic_keeps_weights_in_the_unit_interval_with_stable_ends() -> None:
+    torch.manual_seed(14)
+    m = FastWeightProgrammer1992(3, 1, fast_activation="logistic", read_first=True).double()
+    with torch.no_grad():
+        m.slow.weight.zero_()
+        m.slow.bias.zero_()  # no programming: W_t = sigma(W_{t-1})
+    _, W_hi = m(torch.zeros(1, 50, 3, dtype=D64), torch.full((1, 1, 3), 0.9, dtype=D64))
+    _, W_lo = m(torch.zeros(1, 50, 3, dtype=D64), torch.full((1, 1, 3), 0.1, dtype=D64))
+    # T = 10: the fixed points near 1 and 0 attract, so an unprogrammed weight holds its bit
+    assert W_hi.min() > 0.99 and W_lo.max() < 0.01
+
+
+def test_gradcheck_fwp1992_paper_form() -> None:
+    torch.manual_seed(15)
+    m = FastWeightProgrammer1992(
+        2, 2, fast_activation="logistic", read_first=True, slow_input_size=3, steepness=2.0
+    ).double()
+    x = torch.randn(1, 4, 2, dtype=D64, requires_grad=True)
+    u = torch.randn(1, 4, 3, dtype=D64, requires_grad=True)
+    W0 = torch.rand(1, 2, 2, dtype=D64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, W0, u: m(x, W0, u), (x, W0, u))
+
+
+def test_fwp1992_paper_form_bad_input_raises_rnnai_error() -> None:
+    with pytest.raises(RnnaiError, match="expected an input u"):
+        FastWeightProgrammer1992(3, 2, slow_input_size=4)(torch.randn(2, 5, 3))
+    with pytest.raises(RnnaiError, match="expected u=None"):
+        FastWeightProgrammer1992(3, 2)(torch.randn(2, 5, 3), None, torch.randn(2, 5, 4))
+    with pytest.raises(RnnaiError, match="H_in=4"):
+        FastWeightProgrammer1992(3, 2, slow_input_size=4)(torch.randn(2, 5, 3), None,
+                                                          torch.randn(2, 5, 5))  # fmt: skip
+    with pytest.raises(RnnaiError, match=r"\(N, L\)"):
+        FastWeightProgrammer1992(3, 2, slow_input_size=4)(torch.randn(2, 5, 3), None,
+                                                          torch.randn(2, 6, 4))  # fmt: skip
+    with pytest.raises(RnnaiError, match="steepness"):
+        FastWeightProgrammer1992(3, 2, steepness=0.0)
+    with pytest.raises(RnnaiError, match="unit_activation"):
+        FastWeightProgrammer1992(3, 2, unit_activation="relu")

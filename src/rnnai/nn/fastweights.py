@@ -62,9 +62,13 @@ rounding (tests in float64); `rnnai bench memory` times them against each other 
 softmax attention.
 
 Deviations: the 1992 design's squashing sigma of Eq. 8 defaults to the identity (the sum rule);
-the module also accepts ``"tanh"`` and ``"sigmoid"``. The paper's own equations for its FROM/TO
-units were not checked against its text (its online copy renders them as images); Eqs. 8-9 are
-Schlag et al.'s summary of it. FAVOR+'s random features are fixed at construction (no redrawing
+the module also accepts ``"tanh"``, ``"sigmoid"`` and ``"logistic"``, the bounded update
+1 / (1 + exp(-T (w + Delta w - 0.5))) of the paper's experiments (its Eq. 7, read in the paper's
+online text). That text computes F's output with the current fast weights and alters them
+afterwards (``read_first=True``); Schlag et al.'s Eqs. 8-9 write first (the default). In the
+paper's variable-binding experiment S and F see different inputs (``slow_input_size``). The
+paper's own equations for its FROM/TO units (its Eqs. 4-5) were not checked against its text (its
+online copy renders them as images); Eqs. 8-9 are Schlag et al.'s summary of it. FAVOR+'s random features are fixed at construction (no redrawing
 during training); the 1/d^(1/4) scaling of Performers is left to the learned projections.
 `sum_normalize` adds eps = 1e-6 to the denominator (an all-zero DPFP vector would give 0/0).
 ``flash-linear-attention`` is not used (its kernels are GPU-only); the code here is device-agnostic.
@@ -538,29 +542,48 @@ class FastWeightLayer(nn.Module):
 
 
 _SQUASH = {"identity": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+_FAST_ACTIVATIONS = ("identity", "tanh", "sigmoid", "logistic")
 
 
 class FastWeightProgrammer1992(nn.Module):
     """The 1992 outer-product fast weight programmer: a slow net S programs a fast net F.
 
-    S is one linear layer (with an optional squashing of its output units) mapping x_t to the TO
-    units a_t (size output_size) and the FROM units b_t (size input_size); their outer product is
-    added to the fast weights W_t (Eq. 8), and F maps the same x_t through W_t (Eq. 9). With
-    ``fast_activation="identity"`` this is the sum rule with keys b_t, values a_t, queries x_t and
-    runs chunk-parallel; otherwise sigma squashes W after each update, step by step.
+    S is one linear layer (with an optional squashing of its output units) mapping its input u_t
+    (by default u_t = x_t) to the TO units a_t (size output_size) and the FROM units b_t (size
+    input_size); their outer product is added to the fast weights W (Eq. 8), and F maps x_t
+    through W (Eq. 9)::
+
+        a_t, b_t = S(u_t)
+        W_t = sigma(W_{t-1} + a_t b_t^T)                                   (Eq. 8)
+        y_t = W_t x_t          (write, then read; the default)             (Eq. 9)
+        y_t = W_{t-1} x_t      (read, then write: ``read_first=True``)
+
+    ``fast_activation="logistic"`` is the bounded update of the 1992 paper's experiments (its
+    Eq. 7), sigma(w) = 1 / (1 + exp(-T (w - 0.5))) with T = ``steepness``, which keeps each fast
+    weight in (0, 1). The paper's text computes F's output at step t with the weights of step t
+    and alters them afterwards (``read_first=True``); Schlag et al.'s summary writes first. With
+    ``fast_activation="identity"`` the write-first form is the sum rule with keys b_t, values a_t
+    and queries x_t and runs chunk-parallel (the read-first form subtracts a_t (b_t . x_t));
+    otherwise the update runs step by step.
 
     Args:
         input_size: H_in, the size of x_t (and of the FROM units).
         output_size: H_out, the size of y_t (and of the TO units).
-        fast_activation: sigma of Eq. 8: ``"identity"`` (default), ``"tanh"`` or ``"sigmoid"``.
+        fast_activation: sigma of Eq. 8: ``"identity"`` (default), ``"tanh"``, ``"sigmoid"`` or
+            ``"logistic"`` (the paper's Eq. 7).
         unit_activation: Squashing of S's FROM/TO units: ``"identity"`` (default), ``"tanh"``
             or ``"sigmoid"``.
         batch_first: Input (N, L, H_in) if True (default), else (L, N, H_in).
         chunk_size: C for the chunk-parallel sum rule.
+        slow_input_size: H_u, the size of S's own input u_t when S sees other inputs than F
+            (the paper's variable-binding experiment); None (default): S sees x_t.
+        read_first: Compute y_t with W_{t-1}, then update (the paper's order); default False.
+        steepness: T of the ``"logistic"`` fast activation (10 in the paper's first experiment).
 
     Shape:
-        forward(x, state=None) -> (y, state): y (N, L, H_out) (or (L, N, H_out)); state W
-        (N, H_out, H_in).
+        forward(x, state=None, u=None) -> (y, state): x (N, L, H_in) (or (L, N, H_in)); u of
+        the same layout with H_u features, required iff slow_input_size is set; y (N, L, H_out)
+        (or (L, N, H_out)); state W (N, H_out, H_in).
     """
 
     def __init__(
@@ -572,45 +595,82 @@ class FastWeightProgrammer1992(nn.Module):
         unit_activation: str = "identity",
         batch_first: bool = True,
         chunk_size: int = 64,
+        slow_input_size: int | None = None,
+        read_first: bool = False,
+        steepness: float = 10.0,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("fast_activation", fast_activation),
-            ("unit_activation", unit_activation),
-        ):
-            if value not in _SQUASH:
-                raise RnnaiError(f"{name} must be one of {sorted(_SQUASH)}, got {value!r}")
+        if fast_activation not in _FAST_ACTIVATIONS:
+            raise RnnaiError(
+                f"fast_activation must be one of {sorted(_FAST_ACTIVATIONS)}, got "
+                f"{fast_activation!r}"
+            )
+        if unit_activation not in _SQUASH:
+            raise RnnaiError(
+                f"unit_activation must be one of {sorted(_SQUASH)}, got {unit_activation!r}"
+            )
+        if min(input_size, output_size, slow_input_size or 1) < 1 or not steepness > 0:
+            raise RnnaiError(
+                "FastWeightProgrammer1992 expected input_size, output_size, slow_input_size >= 1 "
+                f"and steepness > 0, got {input_size}, {output_size}, {slow_input_size}, "
+                f"{steepness}"
+            )
         _check_mode("FastWeightProgrammer1992", "chunk", chunk_size)
         self.input_size, self.output_size = input_size, output_size
         self.fast_activation, self.unit_activation = fast_activation, unit_activation
         self.batch_first, self.chunk_size = batch_first, chunk_size
-        self.slow = nn.Linear(input_size, output_size + input_size)  # S: x -> [a (TO), b (FROM)]
+        self.slow_input_size, self.read_first = slow_input_size, read_first
+        self.steepness = float(steepness)
+        # S: u -> [a (TO), b (FROM)]
+        self.slow = nn.Linear(slow_input_size or input_size, output_size + input_size)
 
-    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def _sigma(self, W: Tensor) -> Tensor:
+        if self.fast_activation == "logistic":
+            return torch.sigmoid(self.steepness * (W - 0.5))  # the paper's Eq. 7
+        squash = _SQUASH[self.fast_activation]
+        return W if squash is None else squash(W)
+
+    def forward(
+        self, x: Tensor, state: Tensor | None = None, u: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Run S and F over a sequence; see the class docstring for shapes."""
-        x = _check_input(
-            "FastWeightProgrammer1992", x, self.input_size, self.batch_first, self.slow.weight.dtype
-        )
+        name = "FastWeightProgrammer1992"
+        x = _check_input(name, x, self.input_size, self.batch_first, self.slow.weight.dtype)
+        if (u is None) != (self.slow_input_size is None):
+            wanted = "u=None" if self.slow_input_size is None else "an input u for S"
+            got = "None" if u is None else f"u of shape {tuple(u.shape)}"
+            raise RnnaiError(
+                f"{name} with slow_input_size={self.slow_input_size} expected {wanted}, got {got}"
+            )
+        if u is not None and self.slow_input_size is not None:
+            u = _check_input(name, u, self.slow_input_size, self.batch_first, x.dtype)
+            if u.shape[:2] != x.shape[:2]:
+                raise RnnaiError(
+                    f"{name} expected u with the (N, L) of x {tuple(x.shape[:2])}, got "
+                    f"{tuple(u.shape[:2])}"
+                )
         N = x.shape[0]
         want = (N, self.output_size, self.input_size)
         if state is not None and tuple(state.shape) != want:
-            raise RnnaiError(
-                f"FastWeightProgrammer1992 expected state of shape {want}, got {tuple(state.shape)}"
-            )
-        s = self.slow(x)  # (N, L, H_out + H_in)
+            raise RnnaiError(f"{name} expected state of shape {want}, got {tuple(state.shape)}")
+        s = self.slow(x if u is None else u)  # (N, L, H_out + H_in)
         squash = _SQUASH[self.unit_activation]
         if squash is not None:
             s = squash(s)
         a, b = s[..., : self.output_size], s[..., self.output_size :]  # TO, FROM units
-        sigma = _SQUASH[self.fast_activation]
-        if sigma is None:
+        if self.fast_activation == "identity":
             y, W = sum_rule(x, b, a, initial_state=state, chunk_size=self.chunk_size)
+            if self.read_first:  # W_{t-1} x_t = W_t x_t - a_t (b_t . x_t)
+                y = y - a * (b * x).sum(-1, keepdim=True)
         else:
             W = state if state is not None else x.new_zeros(want)
             ys = []
-            for t in range(x.shape[1]):
-                W = sigma(W + a[:, t, :, None] * b[:, t, None, :])  # Eq. 8   (N, H_out, H_in)
-                ys.append((W @ x[:, t, :, None]).squeeze(-1))  # Eq. 9   (N, H_out)
+            for x_t, a_t, b_t in zip(x.unbind(1), a.unbind(1), b.unbind(1), strict=True):
+                if self.read_first:
+                    ys.append((W @ x_t.unsqueeze(-1)).squeeze(-1))  # (N, H_out)
+                W = self._sigma(W + a_t.unsqueeze(-1) * b_t.unsqueeze(-2))  # Eq. 8
+                if not self.read_first:
+                    ys.append((W @ x_t.unsqueeze(-1)).squeeze(-1))  # Eq. 9   (N, H_out)
             y = torch.stack(ys, dim=1)  # (N, L, H_out)
         return (y if self.batch_first else y.transpose(0, 1)), W
 
@@ -618,5 +678,6 @@ class FastWeightProgrammer1992(nn.Module):
         """Summary shown by print(module)."""
         return (
             f"{self.input_size}, {self.output_size}, fast_activation={self.fast_activation}, "
-            f"unit_activation={self.unit_activation}, batch_first={self.batch_first}"
+            f"unit_activation={self.unit_activation}, batch_first={self.batch_first}, "
+            f"slow_input_size={self.slow_input_size}, read_first={self.read_first}"
         )
