@@ -420,7 +420,7 @@ def test_cuda_chunk_form_matches_cpu() -> None:
     assert m(torch.randn(2, 9, 8, device="cuda"))[0].is_cuda
 
 
-# ------------------------------------------------------------------ the 1992 programmer, paper forms
+# ---------------------------------------------------------- the 1992 programmer, paper forms
 
 
 def _fwp1992_reference(m: FastWeightProgrammer1992, x, u, W0=None):

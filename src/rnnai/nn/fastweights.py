@@ -68,8 +68,9 @@ online text). That text computes F's output with the current fast weights and al
 afterwards (``read_first=True``); Schlag et al.'s Eqs. 8-9 write first (the default). In the
 paper's variable-binding experiment S and F see different inputs (``slow_input_size``). The
 paper's own equations for its FROM/TO units (its Eqs. 4-5) were not checked against its text (its
-online copy renders them as images); Eqs. 8-9 are Schlag et al.'s summary of it. FAVOR+'s random features are fixed at construction (no redrawing
-during training); the 1/d^(1/4) scaling of Performers is left to the learned projections.
+online copy renders them as images); Eqs. 8-9 are Schlag et al.'s summary of it.
+FAVOR+'s random features are fixed at construction (no redrawing during training); the
+1/d^(1/4) scaling of Performers is left to the learned projections.
 `sum_normalize` adds eps = 1e-6 to the denominator (an all-zero DPFP vector would give 0/0).
 ``flash-linear-attention`` is not used (its kernels are GPU-only); the code here is device-agnostic.
 
