@@ -108,3 +108,26 @@ def test_bad_arguments_raise_rnnai_error() -> None:
         error_curve(torch.zeros(2, 3, 1), torch.zeros(2, 3, 2))
     with pytest.raises(RnnaiError, match="quadratic_features"):
         quadratic_features(torch.zeros(3))
+
+
+def test_gradcheck_meta_lstm_inputs_targets_and_state() -> None:
+    torch.manual_seed(3)
+    net = MetaLSTM(2, 1, hidden_size=3).double()
+    x, y, _ = episodes(4, n=2, length=4)
+    x, y = x.clone().requires_grad_(), y.clone().requires_grad_()
+    y_last = torch.randn(2, 1, dtype=torch.float64, requires_grad=True)
+    _, (lstm_state, _) = net(x, y)
+    h0 = tuple(s.detach().clone().requires_grad_() for s in lstm_state)
+
+    def f(x, y, y_last, *h):
+        return net(x, y, (tuple(h), y_last))[0]
+
+    assert torch.autograd.gradcheck(f, (x, y, y_last, *h0))
+    names = [n for n, _ in net.named_parameters()]
+
+    def g(*ps):
+        out, _ = torch.func.functional_call(net, dict(zip(names, ps, strict=True)), (x, y))
+        return out
+
+    params = [p.detach().clone().requires_grad_() for p in net.parameters()]
+    assert torch.autograd.gradcheck(g, tuple(params))

@@ -22,8 +22,12 @@ The loss is the squared error of y-hat_t against y_t summed over all steps of th
 net is rewarded for learning fast: `error_curve` gives the error at each position, i.e. against
 the number of examples whose targets it has seen (t at position t, counting from 0).
 
-Deviations and unverified details: the numbers of the ICANN paper (net sizes, ranges of the
-coefficients and inputs, sequence length, training length) were not available to us; the family's
+What we verified (the papers' abstracts): the IJCNN paper's LSTM-based system "developed a learning
+algorithm that could learn any two-dimensional quadratic function (from a set of such functions)
+after only 30 training examples"; the ICANN paper meta-learns with recurrent nets trained by
+gradient descent. Deviations and unverified details: the papers' full texts (net sizes, ranges of
+the coefficients and inputs, sequence length, training length, error measure) were not available
+to us; the family's
 defaults here (coefficients and inputs uniform in [-1, 1], targets divided by `QuadraticFamily`'s
 ``target_scale``) are our choices, not the paper's. The LSTM is any variant of `rnnai.nn.LSTM`
 (default Greff's "vanilla": forget gate and peepholes), not necessarily the paper's cell.
