@@ -378,7 +378,7 @@ def train_group(
     solved = torch.full((R,), -1, dtype=torch.long)
     curve: list[list[float]] = []
     start = 0
-    loaded = hooks.checkpointer.load()
+    loaded = hooks.checkpointer.load() if hooks.checkpointer else None
     if loaded is not None and loaded[1].get("partial", {}).get("key") == key:
         tensors, meta = loaded
         part = unpack_state(meta["partial"]["skeleton"], tensors)
@@ -417,7 +417,7 @@ def train_group(
             bar.advance()
             if bool((solved >= 0).all()):
                 break
-            if n_upd % 2_000 == 0:
+            if n_upd % cfg.get("checkpoint_every", 2_000) == 0:
                 part = {
                     "key": key,
                     "params": {k: v.detach() for k, v in params.items()},
@@ -431,7 +431,8 @@ def train_group(
                 }
                 tensors, skeleton = pack_state(part, "partial")
                 partial = {"key": key, "skeleton": skeleton}
-                hooks.checkpointer.save(tensors, {"done": done, "partial": partial})
+                if hooks.checkpointer is not None:
+                    hooks.checkpointer.save(tensors, {"done": done, "partial": partial})
     heldout = evaluate_heldout(task, model, params, base, cfg["heldout_steps"], held_gen)
     return {
         "steps": [int(v) if v >= 0 else None for v in solved.tolist()],
@@ -460,7 +461,7 @@ def evaluate_heldout(
 
 def run_all(cfg: dict[str, Any], seed: int, hooks: Hooks) -> dict[str, Any]:
     """Every (task, model) group, resuming finished ones (one checkpoint per finished group)."""
-    loaded = hooks.checkpointer.load()
+    loaded = hooks.checkpointer.load() if hooks.checkpointer else None
     done: dict[str, Any] = dict(loaded[1]["done"]) if loaded else {}
     for task in TASKS:
         for model in MODELS:
@@ -468,7 +469,8 @@ def run_all(cfg: dict[str, Any], seed: int, hooks: Hooks) -> dict[str, Any]:
             if key in done:
                 continue
             done[key] = train_group(task, model, cfg, seed, hooks, done)
-            hooks.checkpointer.save({}, {"done": done})
+            if hooks.checkpointer is not None:
+                hooks.checkpointer.save({}, {"done": done})
             r = done[key]
             solved = [v for v in r["steps"] if v is not None]
             hooks.log(
