@@ -65,7 +65,9 @@ the FROM/TO outputs, not the paper's one output per fast weight.
 
 Scales: ``smoke`` 2 runs, 600 steps; ``quick`` 10 runs per (task, model), at most 20,000 steps;
 ``paper`` 30 runs, at most 100,000 steps (checkpointed every finished (task, model) and every
-2,000 updates within it).
+2,000 updates within it). In a development trial of the paper scale's training cut to 10 runs and
+20,000 steps, plain gradient descent solved the flip-flop in 8 runs (after about 6,000-15,000
+steps) and the binding task in none; whether the full budget suffices is not known.
 
 Verdict (`rnnai.runtime.verdict.judge`; trials = runs; "reproduced" needs 10 runs,
 `rnnai.runtime.verdict.required_trials` for a rate and a median):
