@@ -185,7 +185,7 @@ def modified_cell(a1: int, a2: int, n_cells: int) -> int:
 
     Examples:
         >>> modified_cell(3, 5, 48), modified_cell(11, 11, 48)
-        (41, 35)
+        (41, 47)
     """
     return (a1 * N_OPS + a2) % n_cells
 
