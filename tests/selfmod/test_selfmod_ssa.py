@@ -103,7 +103,9 @@ def test_the_stack_refuses_out_of_order_tags_and_orphan_saves() -> None:
         s.push_tag(t=5.0, r=0.0)
 
 
-def _random_life(seed: int, checkpoints: int = 60) -> list[tuple[list[float], list[float], float, float]]:
+def _random_life(
+    seed: int, checkpoints: int = 60
+) -> list[tuple[list[float], list[float], float, float]]:
     """A lifelong history of SSA calls: rewards arrive at random, one block per checkpoint."""
     rng = np.random.default_rng(seed)
     tags_t: list[float] = []

@@ -105,7 +105,9 @@ def window_size(n_trials: int, window: int) -> int:
     return max(1, min(window, n_trials // 4))
 
 
-def drop_factor(lengths: Sequence[float] | np.ndarray, *, window: int) -> tuple[float, float, float]:
+def drop_factor(
+    lengths: Sequence[float] | np.ndarray, *, window: int
+) -> tuple[float, float, float]:
     """Mean trial length of the first and last ``window`` trials and their ratio.
 
     Returns:
@@ -144,8 +146,9 @@ def start_life(system: str, seed: int, smp: SMPConfig) -> dict[str, np.ndarray]:
             "P": np.full((2, m, N_OPS), 1.0 / N_OPS), "c": np.zeros((2, N_OPS)),
             "ist": np.zeros((2, 8), np.int64), "R": np.zeros(2),
             "tag_t": np.zeros((2, tags)), "tag_r": np.zeros((2, tags)),
-            "tag_first": np.zeros((2, tags), np.int64), "mod_cell": np.zeros((2, mods), np.int64),
-            "mod_old": np.zeros((2, mods, N_OPS)), "trial_stack": np.zeros((TRIAL_CAP, 2), np.int64),
+            "tag_first": np.zeros((2, tags), np.int64),
+            "mod_cell": np.zeros((2, mods), np.int64), "mod_old": np.zeros((2, mods, N_OPS)),
+            "trial_stack": np.zeros((TRIAL_CAP, 2), np.int64),
         })  # fmt: skip
         a["c"][:, :5] = a["obs"]
     elif system == "q":
@@ -167,13 +170,13 @@ def _advance(system: str, a: dict[str, np.ndarray], smp: SMPConfig, t_end: int,
             a["mod_cell"], a["mod_old"], a["pos"], a["heading"], a["has_key"], a["door_open"],
             a["obs"], a["rng"], a["clk"], a["trial_len"], a["trial_end"], a["trial_stack"],
             smp.lam, smp.min_p, t_end, max_trials,
-        )
+        )  # fmt: skip
     else:
         K.run_qlambda_life(
             a["Q"], a["E"], a["cur"], a["pos"], a["heading"], a["has_key"], a["door_open"],
             a["obs"], a["rng"], a["clk"], a["trial_len"], a["trial_end"], Q_ALPHA, Q_GAMMA,
             Q_LAMBDA, Q_EPS, t_end, max_trials,
-        )
+        )  # fmt: skip
 
 
 def _to_tensors(prefix: str, a: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -411,4 +414,3 @@ def _plot_stack(results: dict[str, dict[str, np.ndarray]], runs: range, path: Pa
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path.name
-

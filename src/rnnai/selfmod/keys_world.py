@@ -316,7 +316,7 @@ class KeysWorldConfig:
     max_steps: int | None = None
 
 
-class KeysWorldEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo is untyped
+class KeysWorldEnv(ParallelEnv):
     """The two-agent keys-and-doors world as a PettingZoo parallel environment (module docs)."""
 
     metadata = {"name": "keys_world_v0", "render_modes": [], "is_parallelizable": True}
@@ -335,12 +335,12 @@ class KeysWorldEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo is untyped
         self._rng = np.random.default_rng()
         self.steps = 0
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019  # the PettingZoo idiom: one space per agent
+    @functools.cache  # noqa: B019  # the PettingZoo idiom: one space per agent
     def observation_space(self, agent: str) -> spaces.Box:
         """``Box(0, 1, (5,), float32)`` for either agent."""
         return spaces.Box(0.0, 1.0, (N_OBS,), np.float32)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Discrete:
         """``Discrete(9)`` for either agent."""
         return spaces.Discrete(N_ACTIONS)
@@ -383,7 +383,9 @@ class KeysWorldEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo is untyped
         self.steps += 1
         obs = self._observations()
         done = winner >= 0
-        trunc = not done and self.config.max_steps is not None and self.steps >= self.config.max_steps
+        trunc = (
+            not done and self.config.max_steps is not None and self.steps >= self.config.max_steps
+        )
         rewards = {a: float(self._reward[i]) for i, a in enumerate(AGENTS)}
         terms = {a: done for a in AGENTS}
         truncs = {a: bool(trunc) for a in AGENTS}

@@ -195,7 +195,8 @@ def sample_index(p: np.ndarray, u: float) -> int:
 
     Examples:
         >>> import numpy as np
-        >>> sample_index(np.array([0.2, 0.5, 0.3]), 0.1), sample_index(np.array([0.2, 0.5, 0.3]), 0.69)
+        >>> p = np.array([0.2, 0.5, 0.3])
+        >>> sample_index(p, 0.1), sample_index(p, 0.69)
         (0, 1)
     """
     acc = 0.0
