@@ -1,7 +1,8 @@
 """Self-improving learners: the success-story algorithm and self-modifying policies.
 
 Modules: `rnnai.selfmod.ssa` (the SSA stack and the success-story criterion),
-`rnnai.selfmod.policy` (self-modifying probabilistic programs with SSA),
-`rnnai.selfmod.keys_world` (the two-agent keys-and-doors world as a PettingZoo environment) and
-`rnnai.selfmod.qlambda` (the tabular Q(lambda) baseline).
+`rnnai.selfmod.policy` (self-modifying probabilistic programs: instruction set, IncProb /
+DecProb, configuration), `rnnai.selfmod.keys_world` (the two-agent keys-and-doors world as a
+PettingZoo parallel environment) and ``rnnai.selfmod._kernels`` (numba kernels: the world's twin,
+lifelong SMP + SSA runs and the tabular Q(lambda) baseline).
 """
