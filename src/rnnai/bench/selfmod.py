@@ -7,6 +7,10 @@ a Python ``step`` with dict actions, observations and rewards) `ENV_STEPS` steps
 are timed alternately (`rnnai.bench.round_robin_medians`) so that both see the same machine load;
 the row reports steps per second (both agents act in a step) and the speedup. The goal of this
 benchmark is a speedup of at least 100.
+
+Examples:
+    >>> bench_actions(3, seed=0).shape
+    (3, 2)
 """
 
 from __future__ import annotations
