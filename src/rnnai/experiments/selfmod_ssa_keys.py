@@ -285,6 +285,8 @@ class SSAKeysExperiment(Experiment):
                         _advance(system, a, smp, t_end, cfg["max_trials"])
                         tensors.update(_to_tensors(key, a))
                         ctx.checkpointer.save(tensors, state)
+                        task.update(status=f"{key}: {int(a['clk'][0]):,} steps, "
+                                    f"{int(a['clk'][2]):,} trials")  # fmt: skip
                     n = int(a["clk"][2])
                     keep = {"trial_len": a["trial_len"][:n].copy(),
                             "trial_end": a["trial_end"][:n].copy(),
