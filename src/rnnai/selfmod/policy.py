@@ -60,7 +60,9 @@ Multiplications are clipped to +-1e6 to keep the work cells finite.
 
 Time: every instruction takes one time step; the two agents of `rnnai.selfmod.keys_world` run in
 lockstep and a step in which an agent executes an internal instruction is a no-op action in the
-world. Rewards: those of the world (a -0.0001 penalty per move or turn, 5.0 / 3.0 at the goal).
+world. SSA's own pushing and popping take no time steps here (the papers count their time in
+the learner's time). Rewards: those of the world (a -0.0001 penalty per move or turn, 5.0 / 3.0
+at the goal).
 
 The lifelong loop of both agents (instruction execution, SSA and the world) runs in the numba
 kernel `rnnai.selfmod._kernels.run_smp_life`; this module holds the configuration, the
