@@ -40,6 +40,7 @@ IMPORTS: dict[str, tuple[str, ...]] = {
     "box2d": ("Box2D", "gymnasium.envs.box2d"),
     "pygame": ("pygame", "gymnasium.envs.box2d"),
     "mlxtend": ("mlxtend",),
+    "pettingzoo": ("pettingzoo",),
     "ray": ("ray",),
 }
 # Extras whose packages the library imports (the others are tools: tests, linters, docs).
