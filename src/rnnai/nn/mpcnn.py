@@ -272,7 +272,9 @@ class MPCNN(nn.Module):
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise RnnaiError(f"MPCNN: input must have shape (N, {c}, {s}, {s}), got {got}")
         for conv, p in zip(self.convs, self.config.pools, strict=True):
-            x = F.max_pool2d(scaled_tanh(conv(x)), p)  # tanh is monotonic: pool(f(a)) = f(pool(a))
+            # f is increasing, so pool(f(a)) = f(pool(a)): pooling first applies f to p^2 times
+            # fewer units (gradients agree except at exact ties, where f' is ~0 after saturation)
+            x = scaled_tanh(F.max_pool2d(conv(x), p))
         x = x.flatten(1)  # (N, maps * side * side)
         for fc in self.fcs[:-1]:
             x = scaled_tanh(fc(x))
