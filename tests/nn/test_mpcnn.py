@@ -243,3 +243,11 @@ def test_training_rejects_bad_data():
         train_column(np.zeros((3, 28, 28)), np.zeros(3, dtype=np.int64))
     with pytest.raises(RnnaiError, match="labels must be"):
         train_column(np.zeros((3, 12, 12)), np.array([0, 1, 10]), net_config=TINY)
+
+
+def test_the_circulating_171940_count_assumes_5x5_final_maps():
+    # the count quoted for this net takes the maps after MP3 as 5 x 5; they are 3 x 3
+    assert MNIST_MPCNN.map_sides()[-1] == 3
+    misread = 1 * 20 * 4 * 4 + 20 + 20 * 40 * 5 * 5 + 40 + 5 * 5 * 40 * 150 + 150 + 150 * 10 + 10
+    assert misread == 172_040
+    assert misread - MNIST_MPCNN.parameter_count() == (25 - 9) * 40 * 150

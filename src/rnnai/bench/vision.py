@@ -1,4 +1,4 @@
-"""`rnnai bench vision`: MD-LSTM's wavefront against a per-pixel loop, PyraMiD-LSTM against MD-LSTM.
+"""`rnnai bench vision`: MD-LSTM vs a per-pixel loop, PyraMiD-LSTM vs MD-LSTM, MPCNN training.
 
 Rows (float32 on the CPU, forward + sum of the outputs + backward, torch's thread count left as
 the process has it: the Makefile sets OMP_NUM_THREADS=1 unless the environment overrides it):
@@ -14,6 +14,17 @@ the process has it: the Makefile sets OMP_NUM_THREADS=1 unless the environment o
   against the wavefront `MDLSTM` (8 directions) with the same input and hidden sizes on the
   same volume. The two are different models (PyraMiD-LSTM has fewer directions but convolutions
   over planes); the row says what each costs at equal width.
+
+* ``mpcnn training``: training images per second of the MNIST column
+  (1x29x29-20C4-MP2-40C5-MP3-150N-10N) as `rnnai.nn.mpcnn.train_column` trains it: one epoch over
+  ``MPCNN_IMAGES`` 29x29 images including everything the function does per epoch (width
+  normalization, a fresh elastic distortion of every image with rotation and scaling, the
+  shuffle, conversion of each batch to a tensor, forward, backward and the SGD step), against
+  `sequential_mpcnn`, the same layers written as a plain ``nn.Sequential`` with torch's default
+  initialization and ``nn.Tanh``, trained by ``torch.optim.SGD`` on images already stacked in one
+  tensor (no distortion). One row for online training (batch 1, the papers' setting) and one for
+  minibatches of 10 (the quick scale's setting), where the pipeline's share is larger. A ratio
+  near 1 means the data pipeline and the distortions are not the bottleneck.
 
 Ours and the anchor are timed alternately (ABAB...) in the same process and the rows report the
 medians; `speedup` = anchor time / our time. The machine these numbers are usually taken on is
@@ -38,20 +49,79 @@ import itertools
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnai.bench import BenchRow, register_bench, round_robin_medians
 from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM
+from rnnai.nn.mpcnn import MNIST_MPCNN, ColumnTrainConfig, MPCNNConfig, train_column
 from rnnai.runtime.progress import Progress
 
-__all__ = ["bench_vision", "per_pixel_mdlstm"]
+__all__ = ["bench_vision", "per_pixel_mdlstm", "sequential_mpcnn"]
 
 BATCH, CHANNELS, HIDDEN = 2, 3, 16
 IMAGE = 64
 """Side of the square images of the 2-D rows."""
 VOLUME = 12
 """Side of the cubic volume of the 3-D rows."""
+MPCNN_IMAGES = 256
+"""Training images per timed epoch of the MPCNN rows (64 with ``quick``)."""
+MPCNN_BATCHES = (1, 10)
+"""Minibatch sizes of the MPCNN rows (1: online)."""
+MPCNN_LR = 0.01
+"""Learning rate of both MPCNN trainers (it does not change the cost of a step)."""
+
+
+def sequential_mpcnn(config: MPCNNConfig = MNIST_MPCNN) -> nn.Sequential:
+    """The MPCNN's layers as a plain ``nn.Sequential``: torch's default init, ``nn.Tanh``.
+
+    Examples:
+        >>> net = sequential_mpcnn()
+        >>> sum(p.numel() for p in net.parameters())
+        76040
+        >>> tuple(net(torch.zeros(2, 1, 29, 29)).shape)
+        (2, 10)
+    """
+    layers: list[nn.Module] = []
+    prev = config.in_channels
+    for m, k, p in zip(config.maps, config.kernels, config.pools, strict=True):
+        layers += [nn.Conv2d(prev, m, k), nn.Tanh(), nn.MaxPool2d(p)]
+        prev = m
+    side = config.map_sides()[-1] if config.maps else config.input_size
+    width = prev * side * side
+    layers.append(nn.Flatten())
+    for h in config.hidden:
+        layers += [nn.Linear(width, h), nn.Tanh()]
+        width = h
+    layers.append(nn.Linear(width, config.classes))
+    return nn.Sequential(*layers)
+
+
+def _mpcnn_steps(
+    images: np.ndarray, labels: np.ndarray, batch: int
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """One training epoch each: ours (`train_column`, distorted) and the plain Sequential's."""
+    config = ColumnTrainConfig(epochs=1, lr=MPCNN_LR, lr_decay=1.0, batch=batch)
+
+    def ours() -> None:
+        train_column(images, labels, config=config, seed=0)
+
+    torch.manual_seed(0)
+    seq = sequential_mpcnn()
+    opt = torch.optim.SGD(seq.parameters(), lr=MPCNN_LR)
+    x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 29, 29), made once
+    y = torch.from_numpy(labels)
+
+    def anchor() -> None:
+        for i in range(0, len(x), batch):
+            loss = F.cross_entropy(seq(x[i : i + batch]), y[i : i + batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    return ours, anchor
 
 
 def per_pixel_mdlstm(model: MDLSTM, x: Tensor) -> Tensor:
@@ -114,8 +184,9 @@ def _ab_medians(
 
 @register_bench("vision")
 def bench_vision(quick: bool, progress: Progress) -> list[BenchRow]:
-    """Time MD-LSTM's wavefront against a per-pixel loop (2-D and 3-D) and PyraMiD-LSTM against
-    MD-LSTM (3-D), fwd+bwd, alternating in one process."""
+    """Time MD-LSTM's wavefront against a per-pixel loop (2-D and 3-D), PyraMiD-LSTM against
+    MD-LSTM (3-D), fwd+bwd, and MPCNN training images/s (ours with distortions against a plain
+    Sequential on pre-made tensors), each pair alternating in one process."""
     repeats = 3 if quick else 7
     gen = torch.Generator().manual_seed(0)
     image = torch.randn(BATCH, CHANNELS, IMAGE, IMAGE, generator=gen)
@@ -125,8 +196,12 @@ def bench_vision(quick: bool, progress: Progress) -> list[BenchRow]:
     md3 = MDLSTM(CHANNELS, HIDDEN, ndim=3)
     pyramid = PyraMiDLSTM(CHANNELS, HIDDEN, ndim=3)
     sizes = f"N={BATCH} C={CHANNELS} H={HIDDEN}"
+    n_images = min(MPCNN_IMAGES, 64) if quick else MPCNN_IMAGES
+    rng = np.random.default_rng(0)
+    mpcnn_images = rng.random((n_images, 29, 29), dtype=np.float32)
+    mpcnn_labels = rng.integers(0, 10, size=n_images).astype(np.int64)
     rows: list[BenchRow] = []
-    with progress.task(3, "vision fwd+bwd") as task:
+    with progress.task(3 + len(MPCNN_BATCHES), "vision") as task:
 
         def loop2(x: Tensor) -> Tensor:
             return per_pixel_mdlstm(md2, x)
@@ -168,4 +243,18 @@ def bench_vision(quick: bool, progress: Progress) -> list[BenchRow]:
             )
         )
         task.advance()
+        for batch in MPCNN_BATCHES:
+            ours, anchor = _mpcnn_steps(mpcnn_images, mpcnn_labels, batch)
+            t_ours, t_anchor = _ab_medians(ours, anchor, repeats)
+            kind = "online (batch 1)" if batch == 1 else f"minibatch {batch}"
+            rows.append(
+                BenchRow.compare(
+                    f"mpcnn training {kind}, {MNIST_MPCNN.name}: train_column with elastic "
+                    f"distortions vs plain nn.Sequential on pre-made tensors, {n_images} images",
+                    n_images / t_ours,
+                    n_images / t_anchor,
+                    "images/s",
+                )
+            )
+            task.advance()
     return rows

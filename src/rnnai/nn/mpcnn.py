@@ -28,8 +28,13 @@ For 1x29x29-20C4-MP2-40C5-MP3-150N-10N the maps are 20 x 26 x 26 -> 20 x 13 x 13
 40 x 9 x 9 -> 40 x 3 x 3, so the parameters number 20 (16 + 1) + 40 (20 x 25 + 1) +
 150 (360 + 1) + 10 (150 + 1) = 340 + 20,040 + 54,150 + 1,510 = **76,040** with every map of a
 convolutional layer connected to all maps of the previous layer (`MPCNNConfig.parameter_count`).
-This is not the 171,940 sometimes quoted for this net; the architecture string above admits
-76,040 only, and the 2012 paper's text was not available to check which count it states.
+The figure 171,940 that circulates for this net does not come from the papers: it is the README
+of a Theano reimplementation (github.com/ilyakava/ciresan, "Number Parameters"), whose formula
+``1*20*4*4 + 20 + 20*40*5*5 + 40 + 5*5*40*150 + 150 + 150*10 + 10`` takes the last maps as 5 x 5
+(they are 3 x 3 after MP3: 29 - 4 + 1 = 26, /2 = 13, 13 - 5 + 1 = 9, /3 = 3) and whose own terms
+add up to 172,040, not 171,940. The papers give the architecture string (CVPR 2012, MNIST
+section) and, as far as we could search their text (abstracts and title pages were retrievable,
+not the bodies), no parameter count for this net; the string admits 76,040 only.
 
 Elastic distortion (Simard et al.): two fields of independent uniform random displacements
 U(-1, 1) per pixel, each smoothed by a Gaussian of standard deviation sigma (pixels) and scaled
@@ -267,7 +272,9 @@ class MPCNN(nn.Module):
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise RnnaiError(f"MPCNN: input must have shape (N, {c}, {s}, {s}), got {got}")
         for conv, p in zip(self.convs, self.config.pools, strict=True):
-            x = F.max_pool2d(scaled_tanh(conv(x)), p)  # tanh is monotonic: pool(f(a)) = f(pool(a))
+            # f is increasing, so pool(f(a)) = f(pool(a)): pooling first applies f to p^2 times
+            # fewer units (gradients agree except at exact ties, where f' is ~0 after saturation)
+            x = scaled_tanh(F.max_pool2d(conv(x), p))
         x = x.flatten(1)  # (N, maps * side * side)
         for fc in self.fcs[:-1]:
             x = scaled_tanh(fc(x))
