@@ -55,7 +55,8 @@ def test_subset_keeps_lines_aligned() -> None:
 
 
 def test_the_config_knows_its_stride_and_rejects_bad_blocks() -> None:
-    assert MDCTCConfig().stride == 8 and MDCTCConfig().rows(32) == 2
+    assert MDCTCConfig().stride == 4 and MDCTCConfig().rows(32) == 2
+    assert MDCTCConfig(subsample_blocks=((2, 2), (2, 2))).stride == 8
     assert SMALL.stride == 4 and SMALL.rows(16) == 2
     assert MDCTCConfig(**json.loads(json.dumps(asdict(SMALL)))) == SMALL  # from a JSON config
     with pytest.raises(RnnaiError):

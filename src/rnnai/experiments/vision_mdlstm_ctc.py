@@ -65,10 +65,12 @@ instead of SGD with momentum; a fixed epoch budget with the best validation epoc
 default initialization ranges for the MD-LSTM net (with every weight in [-0.1, 0.1], the range
 the BLSTM of `rnnai.train.ctc` uses, it stayed on the all-blank plateau for 4 quick epochs in a
 development run); the MD-LSTM sizes follow the paper's IFN/ENIT net (2, 10 and 50 cells per
-direction, subsampling layers of 6 and 20 units), while the block sizes are ours, chosen so that
-one output frame covers about half a character (``quick`` uses 16-pixel-high lines, ``paper``
-32); a batch is padded on the right with zeros (the row mean after normalization), which the
-right-to-left sweeps of the MD-LSTM read, while the BLSTM skips the padding.
+direction, subsampling layers of 6 and 20 units), while the block sizes are ours: one output
+frame covers 4 image columns at both heights (``quick`` 16-pixel lines, ``paper`` 32), which
+gives every line comfortably more frames than its labelling needs (with 8 columns per frame some
+32-pixel lines had barely enough); a batch is padded on the right with zeros (the row mean
+after normalization), which the right-to-left sweeps of the MD-LSTM read, while the BLSTM skips
+the padding.
 
 Scales: ``smoke`` (a handful of lines, one epoch, seconds); ``quick`` (16-pixel lines of 1-3
 words, 400 training lines, 20 epochs at Adam lr 0.01 for both nets, about 5 minutes on one
@@ -82,7 +84,7 @@ Examples:
     >>> held_out_lines(["go home", "stop", "red car"], {"stop", "blue"})
     [0, 2]
     >>> MDCTCConfig().stride, MDCTCConfig().rows(32)
-    (8, 2)
+    (4, 2)
     >>> net = MDLSTMCTCNet(16, 5, MDCTCConfig(input_block=(2, 2), subsample_blocks=((2, 2), (2, 1)),
     ...                    hidden=(2, 2, 2), subsample=(2, 2)), torch.Generator().manual_seed(0))
     >>> logp, lengths = net(torch.zeros(2, 9, 16), torch.tensor([9, 5]))  # (N, L, F) columns
@@ -92,8 +94,9 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -177,7 +180,7 @@ class MDCTCConfig:
     """MD-LSTM cells per direction of the three levels (the paper's IFN/ENIT net)."""
     subsample: tuple[int, int] = (6, 20)
     """Units of the two tanh subsampling layers (the paper's IFN/ENIT net)."""
-    subsample_blocks: tuple[tuple[int, int], tuple[int, int]] = ((2, 2), (2, 2))
+    subsample_blocks: tuple[tuple[int, int], tuple[int, int]] = ((2, 2), (2, 1))
     """(rows, columns) of the blocks each subsampling layer reads."""
 
     def __post_init__(self) -> None:
@@ -380,6 +383,17 @@ def make_data(
 
 
 # ----------------------------------------------------------------------------- training
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Torch on one thread inside the block, as `rnnai.train.ctc` trains: machine-independent."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @torch.no_grad()
 def md_posteriors(
     net: MDLSTMCTCNet, data: LabelledData, norm: Normalizer, batch: int = 16
@@ -392,15 +406,16 @@ def md_posteriors(
     out = np.zeros((n, int(out_len.max()), net.n_classes), dtype=np.float32)
     order = np.argsort([len(x) for x in data.features], kind="stable")
     total = 0.0
-    for start in range(0, n, batch):
-        idx = order[start : start + batch]
-        x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
-        logp, ol = net(x, lengths)
-        total += float(
-            F.ctc_loss(logp.transpose(0, 1), targets, ol, target_lengths, 0, "sum", True)
-        )
-        for b, i in enumerate(idx):
-            out[i, : int(ol[b])] = logp[b, : int(ol[b])].numpy()
+    with _one_thread():
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
+            logp, ol = net(x, lengths)
+            total += float(
+                F.ctc_loss(logp.transpose(0, 1), targets, ol, target_lengths, 0, "sum", True)
+            )
+            for b, i in enumerate(idx):
+                out[i, : int(ol[b])] = logp[b, : int(ol[b])].numpy()
     net.train(was_training)
     return Posteriors(out, out_len, total / n)
 
@@ -537,7 +552,7 @@ def train_mdlstm_ctc(
     The same loop (`rnnai.train.loop.run_trials`, one trial, a checkpoint after every epoch),
     the same streams (initial weights ``(label, "init")``, epoch e's batches
     ``(label, "epoch", e)``), normalizer, optimizer, clipping and selection of the best
-    validation epoch; input noise is not supported.
+    validation epoch, torch on one thread; input noise is not supported.
 
     Raises:
         CTCDataError: If a line cannot be labelled by CTC at the net's output frame rate.
@@ -563,12 +578,13 @@ def train_mdlstm_ctc(
         batch=train_cfg.batch, max_sequences=budget, eval_every=budget,
         grad_clip=train_cfg.grad_clip if train_cfg.grad_clip > 0 else None,
     )  # fmt: skip
-    run = run_trials(
-        make_net=lambda gen: MDLSTMCTCNet(height, C, net_cfg, gen),
-        data=source, evaluation=_BestValidation(valid), config=config, trials=1, seeds=seeds,
-        hooks=hooks, label=label, keys=lambda purpose, trial: (label, purpose),
-        on_trial_end=keep_best,
-    )  # fmt: skip
+    with _one_thread():
+        run = run_trials(
+            make_net=lambda gen: MDLSTMCTCNet(height, C, net_cfg, gen),
+            data=source, evaluation=_BestValidation(valid), config=config, trials=1,
+            seeds=seeds, hooks=hooks, label=label, keys=lambda purpose, trial: (label, purpose),
+            on_trial_end=keep_best,
+        )  # fmt: skip
     assert run.net is not None
     result = run.results[0]
     curve = [[int(row[0]) // N, *row[1:]] for row in result.curve]  # units -> epochs
