@@ -18,6 +18,7 @@ from rnnai.experiments.depth_highway import (
     digit_splits,
     highway_judgement,
     layer_params,
+    pilot_summary,
     safe_loss,
     search_score,
 )
@@ -50,6 +51,23 @@ def test_a_grid_point_scores_its_worst_seed_and_divergence_loses() -> None:
     assert search_score([0.1, float("nan")]) == math.inf
     with pytest.raises(RnnaiError):
         search_score([])
+
+
+def test_pilot_summary_says_whether_the_loss_fell_below_half() -> None:
+    fell = pilot_summary([2.3, 1.0, 0.3])
+    assert fell["falls"] and fell["initial"] == 2.3 and fell["final"] == 0.3
+    assert fell["ratio"] == pytest.approx(0.3 / 2.3)
+    assert not pilot_summary([2.3, 2.29])["falls"]
+    assert not pilot_summary([2.3, float("nan")])["falls"]  # diverged counts as chance
+    with pytest.raises(RnnaiError):
+        pilot_summary([2.3])
+
+
+def test_the_pilot_is_a_1000_layer_highway_net_at_quick_and_paper_scale() -> None:
+    exp = get_experiment("depth.highway")
+    for scale in ("quick", "paper"):
+        pilot = exp.config(scale)["pilot"]
+        assert pilot["depth"] == 1000 and pilot["gate_bias"] < 0 and pilot["epochs"] >= 5
 
 
 def test_depth_check_needs_plain_growth_and_no_highway_growth() -> None:
@@ -94,7 +112,10 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     assert m["depths"] == [2, 4] and len(m["gate_analysis"]["mean_gate"]) == 4
     assert all(0.0 <= f <= 1.0 for f in m["gate_analysis"]["fraction_on"])
     assert res["judgement"]["evidence"][1]["n"] == 2
-    for plot in ("training_loss.png", "gate_analysis.png"):
+    pilot = m["pilot"]
+    assert len(pilot["curves"]) == 1 and len(pilot["curves"][0]) == pilot["epochs"] + 1
+    assert pilot["summary"][0]["final"] == pilot["curves"][0][-1]
+    for plot in ("training_loss.png", "gate_analysis.png", "pilot_loss.png"):
         assert plot in res["plots"]
         assert (tmp_path / "depth.highway" / plot).stat().st_size > 1000
 
@@ -116,3 +137,32 @@ def test_a_killed_run_resumes_from_its_checkpoint_with_the_same_result(tmp_path:
     del state["runs"]["4/highway/0"]  # as if killed before the last run finished
     first.checkpointer.save({}, state)
     assert exp.run(ctx()).metrics == full
+
+
+def test_a_run_killed_inside_the_pilot_resumes_with_the_same_result(tmp_path: Path) -> None:
+    from rnnai.experiments import RunContext
+
+    exp = get_experiment("depth.highway")
+
+    def ctx(out: Path) -> RunContext:
+        return RunContext(name=exp.name, scale="smoke", seed=0, out_dir=out,
+                          config=exp.config("smoke"))  # fmt: skip
+
+    full = exp.run(ctx(tmp_path / "full")).metrics
+
+    class Killed(Exception):
+        pass
+
+    killed = ctx(tmp_path / "killed")
+    save = killed.checkpointer.save
+
+    def save_then_die(tensors, state) -> None:  # type: ignore[no-untyped-def]
+        save(tensors, state)
+        run = state.get("pilot", {}).get("0")
+        if run is not None and run["live"] is not None and len(run["curve"]) == 2:
+            raise Killed  # after the pilot's first epoch, weights in the checkpoint
+
+    killed.checkpointer.save = save_then_die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        exp.run(killed)
+    assert exp.run(ctx(tmp_path / "killed")).metrics == full
