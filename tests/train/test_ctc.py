@@ -14,6 +14,7 @@ from rnnai.runtime.errors import RnnaiError
 from rnnai.runtime.testing import Killed, KillingCheckpointer
 from rnnai.train.ctc import (
     CTCDataError,
+    CTCModel,
     CTCNet,
     CTCNetConfig,
     CTCTrainConfig,
@@ -28,6 +29,7 @@ from rnnai.train.ctc import (
     spike_alignment,
     spikes,
     train_ctc,
+    train_ctc_model,
     valid_ler,
 )
 from rnnai.train.ctc_plots import plot_alignment, plot_learning_curves
@@ -340,3 +342,47 @@ def test_momentum_sgd_is_the_2006_optimizer_option() -> None:
         CTCTrainConfig(momentum=0.9)  # Adam has none
     with pytest.raises(RnnaiError, match="optimizer"):
         CTCTrainConfig(optimizer="rmsprop")  # type: ignore[arg-type]
+
+
+class _FrameNet(torch.nn.Module):
+    """A CTC net that is not a CTCNet: one linear layer per frame, then log-softmax."""
+
+    def __init__(self, n_in: int, n_classes: int, generator: torch.Generator) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        self.layer = torch.nn.Linear(n_in, n_classes)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.rand(p.shape, generator=generator) * 0.2 - 0.1)
+
+    stride = 1
+    describe = "frame-wise linear"
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if lengths is None:
+            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long)
+        return torch.log_softmax(self.layer(x), dim=-1), lengths
+
+
+def test_train_ctc_model_trains_any_ctc_model_and_train_ctc_is_it_for_ctcnet() -> None:
+    train, valid = synthetic(32, 0), synthetic(8, 1)
+    cfg = CTCTrainConfig(epochs=6, batch=8, lr=0.05)
+    model = train_ctc_model(train, valid, lambda g: _FrameNet(5, 4, g), cfg, stride=1, seed=2)
+    assert isinstance(model.net, CTCModel) and isinstance(model.net, _FrameNet)
+    curve = np.asarray(model.curve)
+    assert curve[-1, 1] < curve[0, 1] and model.best_valid_ler < 1.0
+    assert model.summary()["net"] == "frame-wise linear"
+    # train_ctc is train_ctc_model with a CTCNet factory: the same seed gives the same curve
+    a = train_ctc(train, valid, NET, TRAIN, seed=3, label="x")
+    b = train_ctc_model(
+        train, valid, lambda g: CTCNet(5, 4, NET, g), TRAIN, stride=1, seed=3, label="x"
+    )
+    assert a.curve == b.curve
+    with pytest.raises(RnnaiError, match="stride 1, expected 2"):
+        train_ctc_model(train, valid, lambda g: _FrameNet(5, 4, g), cfg, stride=2, seed=2)

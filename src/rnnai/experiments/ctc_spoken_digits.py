@@ -377,7 +377,7 @@ class SpokenDigitsExperiment(Experiment):
                     post, lm, cfg["beam"], alpha, beta, cfg["prefix_max_expansions"]
                 )
                 assert test.word_spans is not None, "speech data know their word spans"
-                frac, judged = spike_alignment(post, test, test.word_spans, m.net.cfg.stack)
+                frac, judged = spike_alignment(post, test, test.word_spans, m.net.stride)
                 metrics[m.label] = m.summary() | {
                     "test_loss": post.loss,
                     "test_ler": {k: label_error_rate(refs, h) for k, h in hyps[m.label].items()},
@@ -412,7 +412,7 @@ class SpokenDigitsExperiment(Experiment):
                 decoded=test.decode_labels(hyps["blstm"]["prefix_search"][i])
                 if hyps["blstm"]["prefix_search"][i]
                 else "",
-                stack=blstm.net.cfg.stack,
+                stack=blstm.net.stride,
                 spans=test.word_spans[i] if test.word_spans else None,
             )
         )

@@ -326,7 +326,7 @@ class TextLinesExperiment(Experiment):
             return f"{100 * x:.2f}%"
 
         notes = (
-            f"BLSTM-CTC ({model.net.cfg.describe}, {model.net.n_params:,} weights) on "
+            f"BLSTM-CTC ({model.net.describe}, {model.net.n_params:,} weights) on "
             f"{len(train)} rendered lines; test set {len(test)} lines. CER / WER: best path "
             f"{pct(cer['best_path'])} / {pct(wer['best_path'])}; dictionary "
             f"{pct(cer['dictionary'])} / {pct(wer['dictionary'])}; dictionary + bigram LM "

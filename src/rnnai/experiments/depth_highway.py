@@ -47,8 +47,9 @@ checkpoints after every epoch (net and momentum buffers) and resumes exactly. Th
 (the end of the papers' MNIST range) was chosen from three development runs of 3 epochs at 1,000
 layers: with -5 (lr 0.1 or 0.03) the loss stayed at chance (2.302), with -10 it fell from 2.37 to
 0.18. Scales: ``smoke`` 10 layers, two epochs; ``quick`` 1,000 layers, one seed, 6 epochs (a
-few minutes on one core); ``paper`` 1,000 layers, three seeds, 100 epochs. The pilot is reported beside the
-sweep and does not enter the verdict (the papers state it without a measured number to compare).
+few minutes on one core); ``paper`` 1,000 layers, three seeds, 100 epochs. The pilot is reported
+beside the sweep and does not enter the verdict (the papers state it without a measured number to
+compare).
 
 Verdict (`rnnai.runtime.verdict.judge`, ``paper_setup=False``):
 

@@ -94,10 +94,9 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +110,6 @@ from rnnai.ctc import (
     encode,
     error_counts,
     error_rate_interval,
-    label_error_rate,
     token_passing,
     words,
 )
@@ -124,17 +122,14 @@ from rnnai.train.ctc import (
     CTCNetConfig,
     CTCTrainConfig,
     LabelledData,
-    Normalizer,
     Posteriors,
-    check_ctc_data,
+    TrainedCTC,
     count_params,
-    length_batches,
-    pad_batch,
     posteriors,
     train_ctc,
+    train_ctc_model,
 )
-from rnnai.train.hooks import Hooks, SilentHooks
-from rnnai.train.loop import Check, Seeds, TrainConfig, TrialData, TrialStreams, run_trials
+from rnnai.train.hooks import Hooks
 
 __all__ = [
     "PAPER_WORD_ACCURACY",
@@ -143,16 +138,18 @@ __all__ = [
     "MDCTCConfig",
     "MDLSTMCTCExperiment",
     "MDLSTMCTCNet",
-    "TrainedMD",
     "held_out_lines",
     "line_config",
     "make_data",
     "matched_blstm",
-    "md_posteriors",
+    "MD_BATCH",
     "mdctc_judgement",
     "subset",
     "train_mdlstm_ctc",
 ]
+
+MD_BATCH = 16
+"""Lines per forward pass when the MD-LSTM net decodes a set (its sweeps read a batch's padding)."""
 
 PAPER_WORD_ACCURACY = 0.914
 """Graves & Schmidhuber 2009: IFN/ENIT word accuracy of the MD-LSTM + CTC recognizer."""
@@ -273,6 +270,16 @@ class MDLSTMCTCNet(nn.Module):
         """Number of trainable weights."""
         return sum(p.numel() for p in self.parameters())
 
+    @property
+    def stride(self) -> int:
+        """Image columns per output frame (the config's ``stride``)."""
+        return self.cfg.stride
+
+    @property
+    def describe(self) -> str:
+        """The architecture in a line (the config's ``describe``)."""
+        return self.cfg.describe
+
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -383,159 +390,6 @@ def make_data(
 
 
 # ----------------------------------------------------------------------------- training
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Torch on one thread inside the block, as `rnnai.train.ctc` trains: machine-independent."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@torch.no_grad()
-def md_posteriors(
-    net: MDLSTMCTCNet, data: LabelledData, norm: Normalizer, batch: int = 16
-) -> Posteriors:
-    """Run the MD-LSTM net over a data set (length-sorted batches); ln y^t_k and the mean loss."""
-    was_training = net.training
-    net.eval()
-    n, k = len(data.features), net.cfg.stride
-    out_len = np.array([-(-len(x) // k) for x in data.features], dtype=np.int64)
-    out = np.zeros((n, int(out_len.max()), net.n_classes), dtype=np.float32)
-    order = np.argsort([len(x) for x in data.features], kind="stable")
-    total = 0.0
-    with _one_thread():
-        for start in range(0, n, batch):
-            idx = order[start : start + batch]
-            x, lengths, targets, target_lengths = pad_batch(data, idx, norm)
-            logp, ol = net(x, lengths)
-            total += float(
-                F.ctc_loss(logp.transpose(0, 1), targets, ol, target_lengths, 0, "sum", True)
-            )
-            for b, i in enumerate(idx):
-                out[i, : int(ol[b])] = logp[b, : int(ol[b])].numpy()
-    net.train(was_training)
-    return Posteriors(out, out_len, total / n)
-
-
-@dataclass
-class TrainedMD:
-    """A trained MD-LSTM net, its normalizer and history (rows as `rnnai.train.ctc.TrainedCTC`).
-
-    Attributes:
-        label: The name it was trained under.
-        net: The network with the weights of its best validation epoch.
-        norm: The input normalizer (fitted on the training set).
-        curve: Rows [epoch, mean training loss, validation loss, validation best-path LER].
-        best_epoch: The epoch (1-based) whose weights ``net`` holds.
-    """
-
-    label: str
-    net: MDLSTMCTCNet
-    norm: Normalizer
-    curve: list[list[float]] = field(default_factory=list)
-    best_epoch: int = 0
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-able facts: parameters, best epoch, validation LER, the curve."""
-        return {
-            "params": self.net.n_params,
-            "net": self.net.cfg.describe,
-            "best_epoch": self.best_epoch,
-            "best_valid_ler": self.curve[self.best_epoch - 1][3] if self.best_epoch else None,
-            "curve": self.curve,
-        }
-
-
-class _Epochs:
-    """One trial's epochs of length-sorted minibatches; keeps the best validation weights."""
-
-    def __init__(self, data: LabelledData, norm: Normalizer, cfg: CTCTrainConfig, seeds: Seeds,
-                 label: str) -> None:  # fmt: skip
-        self.data, self.norm, self.cfg, self.seeds, self.label = data, norm, cfg, seeds, label
-        self.lengths = [len(x) for x in data.features]
-        self.epoch, self.pos = 0, 0
-        self.batches: list[np.ndarray] = []
-        self.best_state: dict[str, torch.Tensor] = {}
-        self.best_epoch, self.best_ler = 0, math.inf
-
-    def next_loss(self, net: nn.Module) -> tuple[torch.Tensor, int]:
-        """O / B for the next minibatch (Eq. 12 of Graves et al. 2006) and its line count."""
-        if self.pos == len(self.batches):  # epoch e draws its batches from its own stream
-            rng = self.seeds.rng(self.label, "epoch", self.epoch)
-            self.batches = length_batches(self.lengths, self.cfg.batch, rng, self.cfg.length_jitter)
-            self.epoch, self.pos = self.epoch + 1, 0
-        idx = self.batches[self.pos]
-        self.pos += 1
-        net.train()
-        x, lengths, targets, target_lengths = pad_batch(self.data, idx, self.norm)
-        logp, out_lengths = net(x, lengths)
-        loss = F.ctc_loss(logp.transpose(0, 1), targets, out_lengths, target_lengths, blank=0,
-                          reduction="sum", zero_infinity=True)  # fmt: skip
-        return loss / len(idx), len(idx)
-
-    def due(self) -> bool:
-        """True at the end of an epoch."""
-        return self.pos == len(self.batches)
-
-    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """The best weights and the epoch counters (checkpoints fall on epoch ends)."""
-        return dict(self.best_state), {
-            "epoch": self.epoch, "best_epoch": self.best_epoch, "best_ler": self.best_ler,
-        }  # fmt: skip
-
-    def restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-        """Continue after the epoch a checkpoint was written at."""
-        self.epoch, self.batches, self.pos = state["epoch"], [], 0
-        self.best_state = dict(tensors)
-        self.best_epoch, self.best_ler = state["best_epoch"], state["best_ler"]
-
-
-@dataclass(frozen=True)
-class _Source:
-    data: LabelledData
-    norm: Normalizer
-    cfg: CTCTrainConfig
-    seeds: Seeds
-    label: str
-    opened: list[_Epochs] = field(default_factory=list)
-
-    def open(self, streams: TrialStreams) -> _Epochs:
-        self.opened.append(_Epochs(self.data, self.norm, self.cfg, self.seeds, self.label))
-        return self.opened[-1]
-
-
-@dataclass(frozen=True)
-class _BestValidation:
-    valid: LabelledData
-
-    def open(self, streams: TrialStreams, data: TrialData) -> Callable[[nn.Module, float], Check]:
-        assert isinstance(data, _Epochs)
-        epochs, refs = data, [z.tolist() for z in self.valid.labels]
-
-        def judge_epoch(net: nn.Module, train_loss: float) -> Check:
-            assert isinstance(net, MDLSTMCTCNet)
-            post = md_posteriors(net, self.valid, epochs.norm)
-            hyps = _best_path(post)
-            ler = label_error_rate(refs, hyps)
-            if ler < epochs.best_ler:
-                epochs.best_ler, epochs.best_epoch = ler, epochs.epoch
-                epochs.best_state = {k: v.clone() for k, v in net.state_dict().items()}
-            wrong = sum(h != r for h, r in zip(hyps, refs, strict=True))
-            return Check(solved=False, row=(train_loss, post.loss, ler), wrong=wrong,
-                         size=len(refs), error=ler)  # fmt: skip
-
-        return judge_epoch
-
-
-def _best_path(post: Posteriors) -> list[list[int]]:
-    hyps = best_path(post.log_probs, post.lengths)
-    assert isinstance(hyps, list), "a batch of posteriors decodes to a list"
-    return [h.labels for h in hyps]
-
-
 def train_mdlstm_ctc(
     train: LabelledData,
     valid: LabelledData,
@@ -546,52 +400,40 @@ def train_mdlstm_ctc(
     label: str = "mdlstm",
     hooks: Hooks | None = None,
     seed_keys: Sequence[int | str] = (),
-) -> TrainedMD:
-    """Train an `MDLSTMCTCNet` like `rnnai.train.ctc.train_ctc` trains a BLSTM.
+) -> TrainedCTC:
+    """Train an `MDLSTMCTCNet` as `rnnai.train.ctc.train_ctc` trains a BLSTM.
 
-    The same loop (`rnnai.train.loop.run_trials`, one trial, a checkpoint after every epoch),
-    the same streams (initial weights ``(label, "init")``, epoch e's batches
+    `rnnai.train.ctc.train_ctc_model` with this net: the same loop (one trial, a checkpoint
+    after every epoch), the same streams (initial weights ``(label, "init")``, epoch e's batches
     ``(label, "epoch", e)``), normalizer, optimizer, clipping and selection of the best
-    validation epoch, torch on one thread; input noise is not supported.
+    validation epoch, torch on one thread; the validation set is decoded 16 lines at a time
+    (the right-to-left sweeps read a batch's padding, so the batch size is part of the setup).
 
     Raises:
         CTCDataError: If a line cannot be labelled by CTC at the net's output frame rate.
-        RnnaiError: If ``train_cfg.input_noise`` is not 0.
+        RnnaiError: If ``train_cfg.input_noise`` is not 0 (not part of this setup).
     """
     if train_cfg.input_noise:
         raise RnnaiError(f"train_mdlstm_ctc has no input noise, got {train_cfg.input_noise}")
-    check_ctc_data(train, net_cfg.stride, "training data")
-    check_ctc_data(valid, net_cfg.stride, "validation data")
-    hooks = SilentHooks() if hooks is None else hooks
-    norm = Normalizer.fit(train.features)
-    height, C, N = train.features[0].shape[1], len(train.alphabet), len(train.features)
-    seeds = Seeds(seed, tuple(seed_keys))
-    source = _Source(train, norm, train_cfg, seeds, label)
+    height, C = train.features[0].shape[1], len(train.alphabet)
+    return train_ctc_model(
+        train,
+        valid,
+        lambda gen: MDLSTMCTCNet(height, C, net_cfg, gen),
+        train_cfg,
+        stride=net_cfg.stride,
+        seed=seed,
+        label=label,
+        hooks=hooks,
+        seed_keys=seed_keys,
+        eval_batch=MD_BATCH,
+    )
 
-    def keep_best(net: MDLSTMCTCNet, result: Any) -> dict[str, Any]:
-        net.load_state_dict(source.opened[-1].best_state)
-        return {"best_epoch": source.opened[-1].best_epoch}
 
-    budget = train_cfg.epochs * N
-    config = TrainConfig(
-        optimizer=train_cfg.optimizer, lr=train_cfg.lr, momentum=train_cfg.momentum,
-        batch=train_cfg.batch, max_sequences=budget, eval_every=budget,
-        grad_clip=train_cfg.grad_clip if train_cfg.grad_clip > 0 else None,
-    )  # fmt: skip
-    with _one_thread():
-        run = run_trials(
-            make_net=lambda gen: MDLSTMCTCNet(height, C, net_cfg, gen),
-            data=source, evaluation=_BestValidation(valid), config=config, trials=1,
-            seeds=seeds, hooks=hooks, label=label, keys=lambda purpose, trial: (label, purpose),
-            on_trial_end=keep_best,
-        )  # fmt: skip
-    assert run.net is not None
-    result = run.results[0]
-    curve = [[int(row[0]) // N, *row[1:]] for row in result.curve]  # units -> epochs
-    model = TrainedMD(label, run.net, norm, curve, result.extra["best_epoch"])
-    hooks.log(f"{label}: {net_cfg.describe}, {run.net.n_params:,} weights; best epoch "
-              f"{model.best_epoch}/{train_cfg.epochs}")  # fmt: skip
-    return model
+def _best_path(post: Posteriors) -> list[list[int]]:
+    hyps = best_path(post.log_probs, post.lengths)
+    assert isinstance(hyps, list), "a batch of posteriors decodes to a list"
+    return [h.labels for h in hyps]
 
 
 # ----------------------------------------------------------------------------- verdict
@@ -720,7 +562,7 @@ class MDLSTMCTCExperiment(Experiment):
         blstm = train_ctc(train, valid, blstm_cfg, train_cfg, seed=ctx.seed, label="blstm",
                           hooks=ctx, seed_keys=(ctx.name,))  # fmt: skip
 
-        posts = {"mdlstm": md_posteriors(md.net, test, md.norm),
+        posts = {"mdlstm": posteriors(md.net, test, md.norm, MD_BATCH),
                  "blstm": posteriors(blstm.net, test, blstm.norm)}  # fmt: skip
         dictionary = [encode(w, alphabet) for w in vocabulary(base)]
         space = alphabet.index(" ")
@@ -788,7 +630,7 @@ def _texts(hyps: list[list[int]], alphabet: Sequence[str]) -> list[str]:
     return ["".join(alphabet[k] for k in h) for h in hyps]
 
 
-def _plot_curves(md: TrainedMD, blstm: Any, path: Path) -> str:
+def _plot_curves(md: TrainedCTC, blstm: Any, path: Path) -> str:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.3))

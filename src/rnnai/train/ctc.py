@@ -47,6 +47,10 @@ killed at any moment and started again with the same checkpointer ends with exac
 numbers. Several networks
 trained in one run (distinct ``label`` s) share the checkpoint; finished ones are kept in it.
 
+Any network that maps (N, L, F) frames and (N,) lengths to ``((N, L', C) ln y^t_k, (N,) output
+lengths)`` with L' = ceil(L / stride) can be trained and decoded the same way (`CTCModel`; the
+MD-LSTM reader of ``vision.mdlstm_ctc`` is one): `train_ctc_model` takes a factory of such nets.
+
 Any data set with ``features`` (per sequence a (T_i, F) float array), ``labels`` (per sequence an
 int array of labels in 1..C-1), ``texts`` and ``alphabet`` (``alphabet[0]`` the blank) can be used
 (`LabelledData`; `rnnai.data.LabelledSequences` is one).
@@ -86,7 +90,7 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
@@ -110,6 +114,7 @@ from rnnai.train.loop import (
 __all__ = [
     "CTCDataError",
     "CTCNet",
+    "CTCModel",
     "CTCNetConfig",
     "CTCTrainConfig",
     "LabelledData",
@@ -126,6 +131,7 @@ __all__ = [
     "spike_alignment",
     "spikes",
     "train_ctc",
+    "train_ctc_model",
     "valid_ler",
 ]
 
@@ -388,6 +394,51 @@ def _one_thread() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------------- the network
+@runtime_checkable
+class CTCModel(Protocol):
+    """What `train_ctc_model`, `posteriors` and `TrainedCTC` need of a CTC network.
+
+    Called as ``net(x, lengths)`` with ``x`` (N, L, F) and ``lengths`` (N,), it returns
+    ``(log_probs, out_lengths)``: ln y^t_k as (N, L', C) with L' = ceil(L / stride) and the (N,)
+    output lengths ceil(lengths / stride). `CTCNet` is one.
+    """
+
+    n_classes: int
+    """C, the output labels including the blank (label 0)."""
+    training: bool
+
+    @property
+    def stride(self) -> int:
+        """Input frames per output frame."""
+        ...
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable weights."""
+        ...
+
+    @property
+    def describe(self) -> str:
+        """The architecture in a line."""
+        ...
+
+    def __call__(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+    def eval(self) -> Any: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
+
+    def load_state_dict(
+        self, state_dict: Any, strict: bool = True, assign: bool = False
+    ) -> Any: ...
+
+
 class CTCNet(nn.Module):
     """(B)LSTM-CTC: optional tanh input projection, stacked (B)LSTM, linear layer, log-softmax.
 
@@ -433,6 +484,16 @@ class CTCNet(nn.Module):
     def n_params(self) -> int:
         """Number of trainable weights."""
         return sum(p.numel() for p in self.parameters())
+
+    @property
+    def stride(self) -> int:
+        """Input frames per output frame (the config's ``stack``)."""
+        return self.cfg.stack
+
+    @property
+    def describe(self) -> str:
+        """The architecture in a line (the config's ``describe``)."""
+        return self.cfg.describe
 
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
@@ -499,7 +560,7 @@ def matched_unidirectional(cfg: CTCNetConfig, n_in: int, n_classes: int) -> CTCN
 
 
 def ctc_objective(
-    net: CTCNet,
+    net: CTCModel,
     x: torch.Tensor,
     lengths: torch.Tensor,
     targets: torch.Tensor,
@@ -551,14 +612,17 @@ class Posteriors:
 
 
 @torch.no_grad()
-def posteriors(net: CTCNet, data: LabelledData, norm: Normalizer, batch: int = 32) -> Posteriors:
+def posteriors(
+    net: CTCModel, data: LabelledData, norm: Normalizer, batch: int = 32
+) -> Posteriors:
     """Run the network over a data set (in length-sorted batches) and collect ln y^t_k.
 
     Args:
-        net: The trained network.
+        net: The trained network (`CTCNet` or any `CTCModel`).
         data: The data set.
         norm: The training set's normalizer.
-        batch: Utterances per forward pass.
+        batch: Utterances per forward pass (for a net that reads its inputs' padding, as the
+            MD-LSTM's right-to-left sweeps do, the outputs depend on it).
 
     Returns:
         The posteriors, in the data set's order, and the mean CTC loss.
@@ -566,7 +630,7 @@ def posteriors(net: CTCNet, data: LabelledData, norm: Normalizer, batch: int = 3
     was_training = net.training
     net.eval()
     n = len(data.features)
-    stack = net.cfg.stack
+    stack = net.stride
     out_len = np.array([-(-len(x) // stack) for x in data.features], dtype=np.int64)
     out = np.zeros((n, int(out_len.max()), net.n_classes), dtype=np.float32)
     order = np.argsort([len(x) for x in data.features], kind="stable")
@@ -655,7 +719,7 @@ class TrainedCTC:
     """
 
     label: str
-    net: CTCNet
+    net: CTCModel
     norm: Normalizer
     curve: list[list[float]] = field(default_factory=list)
     best_epoch: int = 0
@@ -669,7 +733,7 @@ class TrainedCTC:
         """JSON-able facts: parameters, best epoch, validation LER, the curve."""
         return {
             "params": self.net.n_params,
-            "net": self.net.cfg.describe,
+            "net": self.net.describe,
             "best_epoch": self.best_epoch,
             "best_valid_ler": self.best_valid_ler,
             "curve": self.curve,
@@ -717,8 +781,7 @@ class _Epochs:
         if self.cfg.input_noise > 0:
             x = x + self.cfg.input_noise * torch.randn(x.shape, generator=self.noise)
             x = x * (torch.arange(x.shape[1])[None, :, None] < lengths[:, None, None])
-        assert isinstance(net, CTCNet)
-        return ctc_objective(net, x, lengths, targets, target_lengths), len(idx)
+        return ctc_objective(cast(CTCModel, net), x, lengths, targets, target_lengths), len(idx)
 
     def due(self) -> bool:
         """True at the end of an epoch."""
@@ -769,6 +832,7 @@ class _BestValidation:
     """
 
     valid: LabelledData
+    batch: int = 32
 
     def open(self, streams: TrialStreams, data: TrialData) -> Callable[[nn.Module, float], Check]:
         """The judge of one trial."""
@@ -777,8 +841,7 @@ class _BestValidation:
         refs = [z.tolist() for z in self.valid.labels]
 
         def judge(net: nn.Module, train_loss: float) -> Check:
-            assert isinstance(net, CTCNet)
-            post = posteriors(net, self.valid, epochs.norm)
+            post = posteriors(cast(CTCModel, net), self.valid, epochs.norm, self.batch)
             hyps = _best_path_labels(post)
             ler = label_error_rate(refs, hyps)
             if ler < epochs.best_ler:
@@ -817,12 +880,10 @@ def train_ctc(
     hooks: Hooks | None = None,
     seed_keys: Sequence[int | str] = (),
 ) -> TrainedCTC:
-    """Train a CTC network, checkpointing every epoch; keep the best validation weights.
+    """Train a (B)LSTM-CTC network (`CTCNet`), checkpointing every epoch; keep the best
+    validation weights.
 
-    Runs the library's one training loop (`rnnai.train.loop.run_trials`, one trial) with an
-    epoch data source (length-sorted minibatches, `ctc_objective`) and a validation hook
-    (best-path LER after every epoch, the best weights kept), the optimizer from
-    `rnnai.train.loop.make_optimizer`.
+    `train_ctc_model` with the factory ``lambda gen: CTCNet(F, C, net_cfg, gen)``.
 
     Args:
         train: Training data (`LabelledData`).
@@ -846,17 +907,79 @@ def train_ctc(
     Raises:
         CTCDataError: If an utterance cannot be labelled by CTC or the data sets disagree.
     """
-    check_ctc_data(train, net_cfg.stack, "training data")
-    check_ctc_data(valid, net_cfg.stack, "validation data")
+    n_in, C = train.features[0].shape[1], len(train.alphabet)
+    return train_ctc_model(
+        train,
+        valid,
+        lambda gen: CTCNet(n_in, C, net_cfg, gen),
+        train_cfg,
+        stride=net_cfg.stack,
+        seed=seed,
+        label=label,
+        hooks=hooks,
+        seed_keys=seed_keys,
+    )
+
+
+def train_ctc_model(
+    train: LabelledData,
+    valid: LabelledData,
+    make_net: Callable[[torch.Generator], CTCModel],
+    train_cfg: CTCTrainConfig,
+    *,
+    stride: int,
+    seed: int,
+    label: str = "net",
+    hooks: Hooks | None = None,
+    seed_keys: Sequence[int | str] = (),
+    eval_batch: int = 32,
+) -> TrainedCTC:
+    """Train any CTC network (`CTCModel`), checkpointing every epoch; keep the best validation
+    weights.
+
+    Runs the library's one training loop (`rnnai.train.loop.run_trials`, one trial) with an
+    epoch data source (length-sorted minibatches, `ctc_objective`) and a validation hook
+    (best-path LER after every epoch, the best weights kept), the optimizer from
+    `rnnai.train.loop.make_optimizer`.
+
+    Args:
+        train: Training data (`LabelledData`).
+        valid: Validation data (decoded by best path after every epoch).
+        make_net: Builds the network, drawing its initial weights from the generator it is
+            given (the torch stream ``(label, "init")``).
+        train_cfg: The learning setup.
+        stride: Input frames per output frame of the network (checked against every labelling:
+            CTC needs enough output frames).
+        seed: The seed every random stream derives from (see `train_ctc`).
+        label: A name unique among the networks sharing one checkpointer; also a stream name.
+        hooks: Checkpointer, progress and log; None: `rnnai.train.hooks.SilentHooks`.
+        seed_keys: Stream names put before every stream's own (see `train_ctc`).
+        eval_batch: Utterances per forward pass when decoding the validation set (`posteriors`).
+
+    Returns:
+        The network with its best validation weights, and the learning curve.
+
+    Raises:
+        CTCDataError: If an utterance cannot be labelled by CTC or the data sets disagree.
+        RnnaiError: If ``make_net`` builds a network whose ``stride`` is not ``stride``.
+    """
+    check_ctc_data(train, stride, "training data")
+    check_ctc_data(valid, stride, "validation data")
     if tuple(train.alphabet) != tuple(valid.alphabet):
         raise CTCDataError("training and validation data have different alphabets")
     hooks = SilentHooks() if hooks is None else hooks
     norm = Normalizer.fit(train.features)
-    n_in, C, N = train.features[0].shape[1], len(train.alphabet), len(train.features)
+    N = len(train.features)
     seeds = Seeds(seed, tuple(seed_keys))
     source = _EpochSource(train, norm, train_cfg, seeds, label)
 
-    def keep_best(net: CTCNet, result: TrialResult) -> dict[str, Any]:
+    def build(gen: torch.Generator) -> nn.Module:
+        net = make_net(gen)
+        if net.stride != stride:
+            raise RnnaiError(f"make_net built a net of stride {net.stride}, expected {stride}")
+        return cast(nn.Module, net)
+
+    def keep_best(net: nn.Module, result: TrialResult) -> dict[str, Any]:
         epochs = source.opened[-1]
         net.load_state_dict(epochs.best_state)
         return {"best_epoch": epochs.best_epoch}
@@ -873,9 +996,9 @@ def train_ctc(
     )
     with _one_thread():
         run = run_trials(
-            make_net=lambda gen: CTCNet(n_in, C, net_cfg, gen),
+            make_net=build,
             data=source,
-            evaluation=_BestValidation(valid),
+            evaluation=_BestValidation(valid, eval_batch),
             config=config,
             trials=1,
             seeds=seeds,
@@ -885,11 +1008,12 @@ def train_ctc(
             on_trial_end=keep_best,
         )
     assert run.net is not None
+    net = cast(CTCModel, run.net)
     result = run.results[0]
     curve = [[int(row[0]) // N, *row[1:]] for row in result.curve]  # units -> epochs
-    model = TrainedCTC(label, run.net, norm, curve, result.extra["best_epoch"])
+    model = TrainedCTC(label, net, norm, curve, result.extra["best_epoch"])
     hooks.log(
-        f"{label}: {net_cfg.describe}, {run.net.n_params:,} weights; best validation LER "
+        f"{label}: {net.describe}, {net.n_params:,} weights; best validation LER "
         f"{model.best_valid_ler:.4f} at epoch {model.best_epoch}/{train_cfg.epochs} "
         f"({train_cfg.describe})"
     )
