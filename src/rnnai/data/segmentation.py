@@ -237,9 +237,7 @@ def wall_distance(points: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarra
     return delta.reshape(shape), order.reshape(*shape, 2)
 
 
-def membrane_sample(
-    rng: np.random.Generator, cfg: MembraneConfig
-) -> tuple[np.ndarray, np.ndarray]:
+def membrane_sample(rng: np.random.Generator, cfg: MembraneConfig) -> tuple[np.ndarray, np.ndarray]:
     """Draw one membrane image (or volume) and its wall mask.
 
     Args:
