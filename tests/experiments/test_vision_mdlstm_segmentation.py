@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -20,6 +19,7 @@ from rnnai.experiments.vision_mdlstm_segmentation import (
     DilatedCNN,
     MDLSTMSegmenter,
     SegTrainConfig,
+    collapsed_note,
     count_params,
     evaluate_segmenter,
     matched_width,
@@ -143,6 +143,13 @@ def test_the_experiments_scenes_share_no_digit_between_splits() -> None:
     assert not used["train"] & used["test"] and not used["train"] & used["valid"]
 
 
+def test_collapsed_note_names_only_runs_without_any_foreground() -> None:
+    res = {"A": {0: {"f1": [0.0, 0.0]}, 1: {"f1": [0.0, 0.2]}}, "B": {0: {"f1": [0.0]}}}
+    note = collapsed_note(res)
+    assert "A seed 0" in note and "B seed 0" in note and "A seed 1" not in note
+    assert collapsed_note({"A": {0: {"f1": [0.1]}}}) == ""
+
+
 def _scores(err: list[float], f1: list[float], seeds: int = 2) -> dict:
     return {"pixel_error": {s: err for s in range(seeds)}, "f1": {s: f1 for s in range(seeds)}}
 
@@ -188,4 +195,4 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     assert res["judgement"]["evidence"][0]["n"] == m["test_scenes"] * m["seeds"]
     for plot in ("segmentations.png", "learning_curves.png"):
         assert plot in res["plots"] and (out / plot).stat().st_size > 1000
-    assert np.isfinite(res["headline"])
+    assert res["headline"]["value"] == pytest.approx(100 * m["mean"]["MD-LSTM"]["pixel_error"])

@@ -99,6 +99,7 @@ __all__ = [
     "pairwise_judgement",
     "plot_curves",
     "plot_panels",
+    "collapsed_note",
     "predict_proba",
     "run_systems",
     "timed_predictions",
@@ -394,6 +395,25 @@ def pairwise_judgement(
         ),
     ]  # fmt: skip
     return judge(evidence, paper_setup=False, setup=setup, trials=len(seeds), required=required)
+
+
+def collapsed_note(results: dict[str, dict[int, dict[str, Any]]]) -> str:
+    """A sentence naming the (system, seed) runs that found no foreground in any test image.
+
+    Such a run has collapsed to predicting background everywhere (F1 = 0 on every image); it
+    counts in the verdict like any other run, and this note tells the reader so.
+
+    Examples:
+        >>> collapsed_note({"CNN": {0: {"f1": [0.0, 0.0]}, 1: {"f1": [0.5, 0.0]}}})
+        ' Collapsed to all-background (F1 = 0 on every test image): CNN seed 0.'
+        >>> collapsed_note({"CNN": {0: {"f1": [0.5]}}})
+        ''
+    """
+    dead = [f"{n} seed {s}" for n, by in results.items() for s, r in sorted(by.items())
+            if max(r["f1"]) == 0.0]  # fmt: skip
+    if not dead:
+        return ""
+    return " Collapsed to all-background (F1 = 0 on every test image): " + ", ".join(dead) + "."
 
 
 # ----------------------------------------------------------------------------- plots

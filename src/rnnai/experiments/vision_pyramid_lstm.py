@@ -75,6 +75,7 @@ from rnnai.experiments.vision_mdlstm_segmentation import (
     DilatedCNN,
     MDLSTMSegmenter,
     SegTrainConfig,
+    collapsed_note,
     count_params,
     matched_width,
     pairwise_judgement,
@@ -263,6 +264,7 @@ class PyramidLSTMExperiment(Experiment):
             + ". Forward time per volume on this CPU (one thread): "
             + ", ".join(f"{n} {1000 * t:.1f} ms" for n, t in secs.items())
             + ". The paper's MRBrainS13 and EM-ISBI12 results are on different data."
+            + collapsed_note(results)
         )
         return Outcome(
             headline=100 * summary["PyraMiD-LSTM"]["pixel_error"], metrics=metrics,
