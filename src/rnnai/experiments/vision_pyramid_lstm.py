@@ -54,6 +54,7 @@ hundred steps, about 5 minutes on one core); ``paper`` (24^3 volumes, larger net
 checkpointed every few steps, resumable).
 
 Examples:
+    >>> import torch
     >>> net = PyraMiDSegmenter(hidden=2)
     >>> count_params(net), tuple(net(torch.zeros(1, 1, 4, 5, 6)).shape)
     (1347, (1, 1, 4, 5, 6))
