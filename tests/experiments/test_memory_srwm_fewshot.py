@@ -241,3 +241,40 @@ def test_smoke_run_through_the_cli_writes_a_consistent_result(tmp_path: Path) ->
     assert len(res["judgement"]["evidence"]) == 4
     for plot in ("shot_accuracy.png", "switch_accuracy.png"):
         assert plot in res["plots"] and (tmp_path / NAME / plot).stat().st_size > 1000
+
+
+def test_a_resumed_experiment_redoes_only_the_missing_run_and_matches(tmp_path: Path) -> None:
+    from rnnai.experiments.memory_srwm_fewshot import run_all
+
+    cfg = get_experiment(NAME).config("smoke")
+    pools = _tagged_pools(per_class=20)
+    ckpt = Checkpointer(tmp_path / "c.safetensors", {"t": 2})
+    first = run_all(cfg, 0, pools, SilentHooks(checkpointer=ckpt))
+    loaded = ckpt.load()
+    assert loaded is not None and set(loaded[1]["done"]) == set(first)
+    partial = {k: v for k, v in first.items() if k != run_key("lstm", 0)}
+    ckpt.save({}, {"done": partial})
+    again = run_all(cfg, 0, pools, SilentHooks(checkpointer=ckpt))
+    for key in first:
+        a = {k: v for k, v in first[key].items() if k != "train_seconds"}
+        b = {k: v for k, v in again[key].items() if k != "train_seconds"}
+        assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), key
+    # and from inside the run: the state saved at step 2 of 4 by an interrupted run
+    mid = Checkpointer(tmp_path / "mid.safetensors", {"t": 3})
+    spec = RunSpec(**cfg["spec"])
+    hooks = SilentHooks(checkpointer=mid)
+    train_run(kind="lstm", spec=spec, pools=pools, seed=0, run=run_key("lstm", 0), hooks=hooks,
+              done=partial)  # fmt: skip
+    tensors, state = mid.load()  # type: ignore[misc]
+    assert state["current"]["run"] == run_key("lstm", 0) and set(state["done"]) == set(partial)
+    ckpt.save(tensors, state)
+    third = run_all(cfg, 0, pools, SilentHooks(checkpointer=ckpt))
+    for key in first:
+        assert json.dumps(first[key]["shots"]) == json.dumps(third[key]["shots"]), key
+    # the saved state is really used: zeroed weights at step 2 change the outcome
+    zeroed = {k: torch.zeros_like(v) if k.startswith("current.net") else v
+              for k, v in tensors.items()}  # fmt: skip
+    ckpt.save(zeroed, state)
+    fourth = run_all(cfg, 0, pools, SilentHooks(checkpointer=ckpt))
+    key = run_key("lstm", 0)
+    assert json.dumps(fourth[key]["curve"]) != json.dumps(first[key]["curve"])
