@@ -21,6 +21,11 @@ the autograd loop's time / the efficient form's time. Memory rows report the byt
 for the backward pass (`rnnai.bench.memory.saved_bytes`; the efficient form saves W_0, W_T and
 O(T) vectors, the loop one matrix per step), unit ``MiB``, no speedup.
 
+The goal for the time rows is a speedup of at least 5 on one CPU thread. Both sides are the same
+equations in float32 (the tests of `rnnai.nn.srwm` hold them equal), so the rows measure only
+the cost of the computation form, fwd+bwd, not of any model around it; they are wall-clock
+medians and move with the machine's load.
+
 Examples:
     >>> BATCH * HEADS * (3 * D_HEAD + 4) * D_HEAD * 4  # bytes of all heads' W, float32
     204800
