@@ -39,7 +39,8 @@ Scales:
 * smoke: copy lengths 1-3 (test 4-6) and recall 2-3 items (test 4-5), tiny nets, 1 seed.
 * quick: copy of 4-bit vectors, lengths 1-6, test 7-24; recall of 2-vector items of 4 bits,
   2-4 items, test 5-10; NTM controller 64, memory 32 x 8; LSTM 64 cells; Adam 3e-3, batch 32,
-  at most 400 batches; 3 seeds (about 5 minutes on one idle core each).
+  at most 1,000 batches (copy) or 400 (recall); 3 seeds (copy about 5 minutes of one idle core,
+  recall about 2).
 * paper: copy 8 bits, lengths 1-20, test 21-120; recall 6 bits x 3, 2-6 items, test 7-20; NTM
   100 cells, memory 128 x 20; LSTM 3 x 256; Adam 1e-4, batch 32, 1,000,000 sequences; 10 seeds;
   checkpointed at every evaluation (`run_trials`).
@@ -225,7 +226,7 @@ PAPER_TRAIN = TrainConfig(
     lr=1e-4,
     batch=32,
     max_sequences=1_000_000,
-    eval_every=32 * 500,
+    eval_every=32 * 100,
     eval_size=256,
     max_wrong=0,
     grad_clip=10.0,
@@ -263,7 +264,7 @@ def ntm_config(task: str, scale: str) -> dict[str, Any]:
                          item_length=2))  # fmt: skip
         net = NetSpec(controller=64, memory_size=32, memory_width=8, lstm_hidden=64,
                       lstm_layers=1)  # fmt: skip
-        batches = 400
+        batches = 1_000 if task == "copy" else 400
         train = TrainConfig(
             optimizer="adam",
             lr=3e-3,
