@@ -164,36 +164,18 @@ def test_smoke_run_through_the_cli(tmp_path: Path) -> None:
         assert plot in res["plots"] and (tmp_path / NAME / plot).stat().st_size > 1000
 
 
-class _Killed(Exception):
-    pass
-
-
-class _KillAfterSaves:
-    """A checkpointer that raises after ``n`` saves (a killed run)."""
-
-    def __init__(self, inner: Any, n: int) -> None:
-        self.inner, self.n = inner, n
-
-    def load(self) -> Any:
-        return self.inner.load()
-
-    def save(self, tensors: Any, state: Any) -> None:
-        self.inner.save(tensors, state)
-        self.n -= 1
-        if self.n == 0:
-            raise _Killed
-
-
 def test_a_killed_group_resumes_to_the_same_result(tmp_path: Path) -> None:
     from rnnai.experiments.memory_fast_weights_1992 import train_group
     from rnnai.runtime.checkpoint import Checkpointer
+    from rnnai.runtime.testing import Killed, KillingCheckpointer
     from rnnai.train.hooks import SilentHooks
 
     cfg = {**get_experiment(NAME).config("smoke"), "budget": 300, "checkpoint_every": 7}
     whole = train_group("binding", "fwp", cfg, 0, SilentHooks(), {})
-    ck = Checkpointer(tmp_path / "c.safetensors", {"t": 1})
-    with pytest.raises(_Killed):
-        train_group("binding", "fwp", cfg, 0, SilentHooks(_KillAfterSaves(ck, 2)), {})
-    resumed = train_group("binding", "fwp", cfg, 0, SilentHooks(ck), {})
+    killing = KillingCheckpointer(tmp_path / "c.safetensors", {"t": 1}, kill_after=2)
+    again = Checkpointer(tmp_path / "c.safetensors", {"t": 1})  # the restarted process's
+    with pytest.raises(Killed):
+        train_group("binding", "fwp", cfg, 0, SilentHooks(killing), {})
+    resumed = train_group("binding", "fwp", cfg, 0, SilentHooks(again), {})
     assert resumed["steps"] == whole["steps"] and resumed["heldout"] == whole["heldout"]
     assert np.allclose(resumed["curve"], whole["curve"], rtol=0, atol=1e-6)

@@ -145,37 +145,19 @@ def test_smoke_run_through_the_cli(tmp_path: Path, scale: str) -> None:
         assert plot in res["plots"] and (tmp_path / NAME / plot).stat().st_size > 1000
 
 
-class _Killed(Exception):
-    pass
-
-
-class _KillAfterSaves:
-    """A checkpointer that raises after ``n`` saves (a killed run)."""
-
-    def __init__(self, inner: Any, n: int) -> None:
-        self.inner, self.n = inner, n
-
-    def load(self) -> Any:
-        return self.inner.load()
-
-    def save(self, tensors: Any, state: Any) -> None:
-        self.inner.save(tensors, state)
-        self.n -= 1
-        if self.n == 0:
-            raise _Killed
-
-
 def test_a_killed_meta_training_resumes_to_the_same_net(tmp_path: Path) -> None:
     from rnnai.experiments.memory_meta_lstm_quadratic import meta_train
     from rnnai.runtime.checkpoint import Checkpointer
+    from rnnai.runtime.testing import Killed, KillingCheckpointer
     from rnnai.train.hooks import SilentHooks
 
     cfg = {**get_experiment(NAME).config("smoke"), "steps": 30, "checkpoint_every": 10}
     net, _, hashes, losses = meta_train(cfg, 0, 0, SilentHooks())
-    ck = Checkpointer(tmp_path / "c.safetensors", {"t": 1})
-    with pytest.raises(_Killed):
-        meta_train(cfg, 0, 0, SilentHooks(_KillAfterSaves(ck, 2)))
-    net2, _, hashes2, losses2 = meta_train(cfg, 0, 0, SilentHooks(ck))
+    killing = KillingCheckpointer(tmp_path / "c.safetensors", {"t": 1}, kill_after=2)
+    again = Checkpointer(tmp_path / "c.safetensors", {"t": 1})  # the restarted process's
+    with pytest.raises(Killed):
+        meta_train(cfg, 0, 0, SilentHooks(killing))
+    net2, _, hashes2, losses2 = meta_train(cfg, 0, 0, SilentHooks(again))
     assert hashes2 == hashes and losses2 == pytest.approx(losses, abs=1e-6)
     for a, b in zip(net.parameters(), net2.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
