@@ -159,17 +159,18 @@ def surprise_mask(prediction: Tensor, x: Tensor, threshold: float) -> Tensor:
 
 
 def time_code(kind: TimeCode, t: int, last_tick: Tensor, scale: float) -> Tensor:
-    """tau_t, (B, 1) (or (B, 0) for ``"none"``): steps since the last tick or the step index.
+    """tau_t, (B, 1) float64 (or (B, 0) for ``"none"``): steps since the last tick or the step
+    index, over ``scale``.
 
     ``last_tick`` (B,) holds the step of the level's previous tick, -1 before the first.
     """
     if kind == "none":
-        return last_tick.new_zeros(last_tick.shape[0], 0, dtype=torch.get_default_dtype())
+        return last_tick.new_zeros(last_tick.shape[0], 0, dtype=torch.float64)
     if kind == "delta":
-        value = (t - last_tick).to(torch.get_default_dtype())
+        value = (t - last_tick).to(torch.float64)
     else:
-        value = torch.full(last_tick.shape, float(t + 1), device=last_tick.device)
-    return (value / scale)[:, None]
+        value = torch.full(last_tick.shape, float(t + 1), dtype=torch.float64)
+    return (value / scale)[:, None]  # float64: the caller casts it to the input's dtype
 
 
 @dataclass
@@ -296,16 +297,19 @@ class HistoryCompressor(nn.Module):
         new = self.cells[level](z, hx[0] if self.config.cell == "rnn" else hx)
         return (new,) if isinstance(new, Tensor) else tuple(new[:2])
 
-    def _recompute(
+    def _previous(
         self,
         level: int,
-        z: Tensor,
-        tick: Tensor,
+        hidden: list[tuple[Tensor, ...]],
         buffer: list[Tensor],
         buffered: list[Tensor],
         start: list[tuple[Tensor, ...]],
     ) -> tuple[Tensor, ...]:
-        """The level's new state from its detached start over its last k inputs (bptt_ticks)."""
+        """h^l before this step's input: as carried, or (bptt_ticks = k) recomputed from the
+        level's detached start over its last k - 1 inputs, so that its guesses p^l and y^l
+        made from it pass their gradient back over k - 1 of the level's own ticks."""
+        if self.config.bptt_ticks is None:
+            return hidden[level]
         k1 = buffer[level].shape[1]  # k - 1
         h = start[level]
         for j in range(k1):  # the buffer is right-aligned: row j is valid if j >= k - 1 - n
@@ -314,8 +318,20 @@ class HistoryCompressor(nn.Module):
                 torch.where(valid, n, o)
                 for n, o in zip(self._cell(level, buffer[level][:, j], h), h, strict=True)
             )
-        new = self._cell(level, z, h)
-        # slide the window for the rows that ticked
+        return h
+
+    def _slide(
+        self,
+        level: int,
+        z: Tensor,
+        tick: Tensor,
+        buffer: list[Tensor],
+        buffered: list[Tensor],
+        start: list[tuple[Tensor, ...]],
+    ) -> None:
+        """Append z to the level's input window where it ticked (bptt_ticks), advancing the
+        detached start state past the oldest input once the window is full."""
+        k1 = buffer[level].shape[1]  # k - 1
         window = torch.cat([buffer[level], z.detach()[:, None]], dim=1)  # (B, k, in)
         full = tick & (buffered[level] == k1)
         advanced = tuple(v.detach() for v in self._cell(level, window[:, 0], start[level]))
@@ -329,7 +345,6 @@ class HistoryCompressor(nn.Module):
             shifted = torch.where(full[:, None, None], window[:, 1:], grown)
         buffer[level] = torch.where(tick[:, None, None], shifted, buffer[level])
         buffered[level] = torch.where(tick, (buffered[level] + 1).clamp_max(k1), buffered[level])
-        return new
 
     def forward(
         self,
@@ -350,9 +365,6 @@ class HistoryCompressor(nn.Module):
         hidden = list(state.hidden)
         buffer, buffered, start = list(state.buffer), list(state.buffered), list(state.start)
         L = c.levels
-        # p^l is a function of h^l (both change only at ticks); recomputing it here lets the error
-        # of the guess made at the end of the previous window reach W^l_p (truncated BPTT)
-        prediction = [torch.sigmoid(self.predictors[lv](hidden[lv][0])) for lv in range(L)]
         last_tick, ticked = list(state.last_tick), list(state.ticked)
         if y is not None and (y.shape != (B, T, c.target_size)):
             raise RnnaiError(f"y must have shape {(B, T, c.target_size)}, got {tuple(y.shape)}")
@@ -368,11 +380,20 @@ class HistoryCompressor(nn.Module):
             ticks, surprises, errors, t_errors = [], [], [], []
             answer = x.new_zeros(B, c.target_size)
             for level in range(L):
-                # the error of the guess made at the level's previous tick (none before the first)
-                err = ((prediction[level] - x_t) ** 2).sum(-1) * (tick & ticked[level])
-                surprise = tick & (
-                    ~ticked[level] | surprise_mask(prediction[level], x_t, c.threshold)
-                )
+                # h^l before x_t: p^l and y^l are guesses made at the level's previous tick
+                h_prev = self._previous(level, hidden, buffer, buffered, start)
+                p = torch.sigmoid(self.predictors[level](h_prev[0]))  # p^l, (B, I)
+                err = ((p - x_t) ** 2).sum(-1) * (tick & ticked[level])
+                surprise = tick & (~ticked[level] | surprise_mask(p, x_t, c.threshold))
+                if level < len(self.target_heads):
+                    y_hat = torch.sigmoid(self.target_heads[level](h_prev[0]))  # y^l_t
+                    answer = torch.where(tick[:, None], y_hat, answer)
+                    if y is not None:
+                        counts = tick & mask[:, step]
+                        t_errors.append(((y_hat - y[:, step]) ** 2).sum(-1) * counts)
+                        if c.target_surprise:
+                            wrong = surprise_mask(y_hat, y[:, step], c.threshold)
+                            surprise = surprise | (counts & wrong)
                 if level == 0:
                     z = x_t
                 else:
@@ -381,30 +402,18 @@ class HistoryCompressor(nn.Module):
                 level_inputs[level].append(z)
                 if c.feed_down and level + 1 < L:
                     z = torch.cat([z, hidden[level + 1][0].detach()], dim=-1)
-                if c.bptt_ticks is None:
-                    new = self._cell(level, z, hidden[level])
-                else:
-                    new = self._recompute(level, z, tick, buffer, buffered, start)
+                new = self._cell(level, z, h_prev)  # h^l_t = f^l(z^l_t, h^l_{t-1})
+                if c.bptt_ticks is not None:
+                    self._slide(level, z, tick, buffer, buffered, start)
                 m = tick[:, None]
                 hidden[level] = tuple(
                     torch.where(m, n, o) for n, o in zip(new, hidden[level], strict=True)
                 )
-                p = torch.sigmoid(self.predictors[level](hidden[level][0]))
-                prediction[level] = torch.where(m, p, prediction[level])
                 last_tick[level] = torch.where(
                     tick, torch.full_like(last_tick[level], t), last_tick[level]
                 )
                 ticked[level] = ticked[level] | tick
                 states[level].append(hidden[level][0])
-                if level < len(self.target_heads):
-                    y_hat = torch.sigmoid(self.target_heads[level](hidden[level][0]))
-                    answer = torch.where(tick[:, None], y_hat, answer)
-                    if y is not None:
-                        counts = tick & mask[:, step]
-                        t_errors.append(((y_hat - y[:, step]) ** 2).sum(-1) * counts)
-                        if c.target_surprise:
-                            wrong = surprise_mask(y_hat, y[:, step], c.threshold)
-                            surprise = surprise | (counts & wrong)
                 ticks.append(tick)
                 surprises.append(surprise)
                 errors.append(err)
