@@ -150,7 +150,12 @@ class TwentyTwoSymbolConfig:
 
 
 class TwentyTwoSymbolTask(SequenceTask):
-    """Which of a and x began the current subsequence, 20 steps ago (unit order a, x, b1..b20)."""
+    """Which of a and x began the current subsequence, 20 steps ago (unit order a, x, b1..b20).
+
+    Options (`TwentyTwoSymbolConfig`): ``random_phase`` starts each stream at a random step of
+    a subsequence (``info["phase"]``); ``cycle`` = m fills a long lag with the cycle b1..b_m and
+    an end symbol e at the target's step (unit order a, x, b1..b_m, e).
+    """
 
     name: ClassVar[str] = "twenty_two_symbol"
     output_activation = "sigmoid"
