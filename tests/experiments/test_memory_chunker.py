@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import torch
 from click.testing import CliRunner
 
 from rnnai.cli import main
+from rnnai.experiments import memory_chunker
+from rnnai.experiments.base import RunContext
 from rnnai.experiments.memory_chunker import (
     NAME_22,
     NAME_DEEP,
@@ -20,11 +23,13 @@ from rnnai.experiments.memory_chunker import (
     make_model,
     make_task,
     right_answers,
+    run_all,
     run_key,
     solved_at,
     stream_chunk,
     test_accuracy,
 )
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 test_accuracy.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
@@ -130,3 +135,41 @@ def test_smoke_run_through_the_cli_writes_a_consistent_result(tmp_path: Path, na
     assert comp["runs"] == 1 and len(res["metrics"]["rnn"]["test_accuracy"]) == 1
     assert 0.0 <= comp["test_accuracy"][0] <= 1.0
     assert (tmp_path / name / "learning_curves.png").stat().st_size > 1000
+
+
+def _tiny_cfg() -> dict:
+    spec = {k: v for k, v in asdict(RunSpec(lag=3, streams=4, test_streams=4)).items()}
+    del spec["budget"]
+    return {
+        "spec": spec,
+        "runs": {"compressor": 1, "rnn": 1},
+        "budget": {"compressor": 40, "rnn": 40},
+    }
+
+
+def _context(folder: Path, checkpointer=None) -> RunContext:
+    return RunContext(
+        name=NAME_22, scale="smoke", seed=3, out_dir=folder, config=_tiny_cfg(),
+        checkpointer=checkpointer,
+    )  # fmt: skip
+
+
+def test_a_killed_run_resumes_from_the_finished_runs_to_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = run_all(_tiny_cfg(), 3, _context(tmp_path / "ref"))
+    assert set(reference) == {"compressor/run0", "rnn/run0"}
+    fp = {"experiment": NAME_22, "scale": "smoke", "seed": 3}
+    killer = KillingCheckpointer(tmp_path / "run" / "checkpoint.safetensors", fp, 1)
+    with pytest.raises(Killed):
+        run_all(_tiny_cfg(), 3, _context(tmp_path / "run", killer))
+    calls: list[str] = []
+    original = memory_chunker.train_run
+
+    def counted(system: str, *args: object) -> dict:
+        calls.append(system)
+        return original(system, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memory_chunker, "train_run", counted)
+    assert run_all(_tiny_cfg(), 3, _context(tmp_path / "run")) == reference
+    assert calls == ["rnn"]  # the finished compressor run came from the checkpoint
