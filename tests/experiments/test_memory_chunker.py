@@ -28,6 +28,7 @@ from rnnai.experiments.memory_chunker import (
     solved_at,
     stream_chunk,
     test_accuracy,
+    warm_and_cold,
 )
 from rnnai.runtime.testing import Killed, KillingCheckpointer
 
@@ -70,6 +71,18 @@ def test_right_answers_needs_both_units_within_the_tolerance() -> None:
     y_hat = torch.tensor([[[0.8, 0.1], [0.2, 0.6], [0.0, 0.0]]])
     mask = torch.tensor([[True, True, False]])
     assert right_answers(y_hat, y, mask).tolist() == [True, False]
+
+
+def test_test_answers_after_the_warm_up_are_judged_apart_from_the_cold_start_ones() -> None:
+    lag = 4
+    task = make_task(RunSpec(lag=lag), random_phase=True, n=7)
+    b = task.sample(np.random.default_rng(2), 64)
+    warm, cold = warm_and_cold(torch.from_numpy(b.mask), lag)
+    # one cold answer per stream, two where the stream starts at a subsequence's start
+    assert (cold.sum(1).numpy() == 1 + (b.info["phase"] == 0)).all()
+    assert (b.info["phase"] == 0).any() and not (warm & cold).any()
+    assert (warm | cold).sum() == b.mask.sum() and (warm.sum(1) >= 4).all()
+    assert not warm[:, : 2 * (lag + 1)].any()
 
 
 def test_solved_at_is_the_first_count_with_enough_recent_right_answers() -> None:
