@@ -10,45 +10,62 @@ that A failed to predict, together with a time code, so it ticks only at A's sur
 on a compressed, much shorter history; C in turn predicts its own next input, and the inputs C
 fails to predict go to level 2, and so on (a stack of more than two levels). A third error term
 ("collapsing" the hierarchy) trains A to predict C's internal state too, so C's knowledge moves
-into A and the next level's work shrinks. Per level l = 0..L-1 (level 0 ticks at every step)::
+into A and the next level's work shrinks. Per level l = 0..L-1 (level 0 ticks at every step);
+h^l_{t-1} is the level's state before x_t, i.e. after its last tick::
 
     tick^0_t    = 1
     tick^l_t    = tick^{l-1}_t and surprise^{l-1}_t                    (l >= 1)
-    surprise^l_t= tick^l_t and (first tick of level l or max_i |p^l_i - x_{t,i}| > threshold)
+    p^l_t       = sigmoid(W^l_p h^l_{t-1})   the level's guess of its next input
+    y^l_t       = sigmoid(W^l_y h^l_{t-1})   its answer to the target d_t
+    surprise^l_t= tick^l_t and (first tick of level l
+                                or max_i |p^l_{t,i} - x_{t,i}| > threshold
+                                or (target_surprise and mask_t and max_j |y^l_{t,j} - d_{t,j}|
+                                    > threshold))
     z^l_t       = [x_t, tau^l_t]        tau: the time code (below)       the level's input
     h^l_t       = f^l(z^l_t, h^l_{t-1}) if tick^l_t else h^l_{t-1}       the level's state
-    p^l         = sigmoid(W^l_p h^l_t)  updated when level l ticks: its guess of its next input
-    y_t         = sigmoid(W_y h^0_t)    the automatizer's target output (see target_surprise)
+    y_t         = y^l_t of the highest level that ticked at t (level 0 only without
+                  ``target_surprise``)                                   the system's answer
     q^l_t       = W^l_q h^l_t           (l < L-1) level l's guess of level l+1's state h^{l+1}_t
 
-Error terms (squared errors, as in the paper), summed over the steps where level l ticks:
-prediction |p^l (made at the previous tick) - x_t|^2, target |y_t - target_t|^2 where the target
-mask is true, and collapse |q^l_t - h^{l+1}_t|^2 (h^{l+1}_t detached: A learns to predict C, C is
-not pulled towards A). `train_step` runs them online on a window of the stream with truncated
-backpropagation through time: the state is detached at the window's start. With ``bptt_ticks=k``
-the truncation is counted in each level's own ticks instead (the paper's runs used at most 3
-steps): a level's new state is recomputed from its last k inputs, so a chunker whose ticks lie
-20 stream steps apart still gets the gradient over its last k ticks.
+As in the paper, a level's guesses at t are made before it sees x_t and d_t: A's p^0_t and
+y^0_t come from h^0_{t-1}, and C's from its state after its previous tick, which may lie many
+steps back. So in the 22-symbol task C, ticking at a or x and again where A fails the target,
+answers from a state one tick old.
 
-Targets (``target_surprise=True``, the 1991 chunker's handling of teacher signals): every level
-has a target output y^l_t = sigmoid(W^l_y h^l_t); a level that ticks at a masked step and answers
-wrongly (a unit off by more than ``threshold``) passes the step up as a surprise, and the
-system's answer y_t is that of the highest level that ticked at t. Otherwise only the automatizer
-answers.
+Error terms (squared errors, as in the paper), summed over the steps where level l ticks:
+prediction |p^l_t - x_t|^2 (not at the level's first tick), target |y^l_t - d_t|^2 where the
+target mask is true, and collapse |q^l_t - h^{l+1}_t|^2 (h^{l+1}_t detached: A learns to predict
+C, C is not pulled towards A). `train_step` runs them online on a window of the stream with
+truncated backpropagation through time: the state is detached at the window's start, and the
+gradient of a guess made from a state carried over from an earlier window reaches only the
+output weights. With ``bptt_ticks=k`` the truncation is counted in each level's own ticks
+instead (the paper's runs propagated errors at most 3 steps back): at every step h^l_{t-1} is
+recomputed from the level's detached state before its last k - 1 inputs, so the guesses at a
+tick pass their gradient back over the level's k - 1 previous ticks and its new state over k,
+across windows: a chunker whose ticks lie 20 stream steps apart still learns what to keep from
+its previous tick.
 
 Time code tau^l_t (``time_code``): ``"delta"`` (default) the number of steps since level l last
 ticked (t + 1 at its first tick), ``"step"`` the step index t + 1, ``"none"`` no time code; the
 number is divided by ``time_scale``.
 
+Checked against the paper (its 2-net description, as published on its author's site): A's
+error has three terms (targets, its next non-target input, C's state); A's outputs at t are
+computed without knowledge of x(t) and d(t); if and only if A errs on a target or on its input,
+the input goes to C with a unique representation of the time step; before processing it, C is
+trained to predict it from its current state, and to predict the target where A failed it; A
+is trained to predict C's state, of which C's output units are a part.
+
 Choices and deviations: the paper does not fix the surprise test for real-valued predictions; here
 an input is unpredicted when any unit's absolute error exceeds ``threshold`` (for one-hot inputs
-and a threshold below 0.5 this means the predicted symbol is wrong or uncertain). Every level's
-input is the original input x_t (plus its own time code), not the lower level's internal code.
-The levels' recurrent nets are ``cell="rnn"`` (tanh RNN, the paper's conventional recurrent nets)
-or ``cell="lstm"`` (`rnnai.nn.LSTMCell`). Whether the paper's
-automatizer also received the chunker's state as input was not checked against its text; by
-default it does not (``A`` must carry what it learns from C in its own state), with
-``feed_down=True`` every level also reads the state of the level above (detached).
+and a threshold below 0.5 this means the predicted symbol is wrong or uncertain). In the paper a
+target, once given, becomes part of the next input; here targets are not inputs. A predicts
+C's hidden state h^1 (not C's output units too). Every level's input is the original input x_t
+(plus its own time code), not the lower level's internal code; in the paper C's time input is
+a unique code of t, which it also says the 22-symbol task did not need (``time_code``). The
+levels' recurrent nets are ``cell="rnn"`` (tanh RNN, the paper's conventional recurrent nets)
+or ``cell="lstm"`` (`rnnai.nn.LSTMCell`). The paper's automatizer does not read the chunker's
+state; with ``feed_down=True`` every level also reads the state of the level above (detached).
 
 Examples:
     >>> import torch
@@ -109,13 +126,14 @@ class HistoryCompressorConfig:
     """Weight of the automatizer's target error."""
     bptt_ticks: int | None = None
     """None: the gradient spans the window given to `forward` (in stream steps). An int k: each
-    level's new state is recomputed from its last k inputs, starting from a detached state, so
-    the gradient spans at most k of that level's own ticks, across windows (the paper's
-    truncation, k <= 3): a chunker that ticks 20 steps apart still learns over its last k ticks."""
+    level's state before its input is recomputed from its last k - 1 inputs, starting from a
+    detached state, so the gradient spans at most k of that level's own ticks, across windows
+    (the paper's truncation, at most 3 steps): a chunker that ticks 20 steps apart still learns
+    over its last ticks."""
     target_surprise: bool = False
-    """If true, every level answers the targets too; a wrong answer at a masked step (a unit off
-    by more than ``threshold``) is a surprise that passes the step up, and the system's answer is
-    that of the highest level that ticked."""
+    """If true, every level answers the targets too (from its state before the input); a wrong
+    answer at a masked step (a unit off by more than ``threshold``) is a surprise that passes the
+    step up, and the system's answer is that of the highest level that ticked."""
     feed_down: bool = False
     """If true, level l also reads level l + 1's state h^{l+1}_{t-1} (detached) as input."""
 
@@ -159,17 +177,18 @@ def surprise_mask(prediction: Tensor, x: Tensor, threshold: float) -> Tensor:
 
 
 def time_code(kind: TimeCode, t: int, last_tick: Tensor, scale: float) -> Tensor:
-    """tau_t, (B, 1) (or (B, 0) for ``"none"``): steps since the last tick or the step index.
+    """tau_t, (B, 1) float64 (or (B, 0) for ``"none"``): steps since the last tick or the step
+    index, over ``scale``.
 
     ``last_tick`` (B,) holds the step of the level's previous tick, -1 before the first.
     """
     if kind == "none":
-        return last_tick.new_zeros(last_tick.shape[0], 0, dtype=torch.get_default_dtype())
+        return last_tick.new_zeros(last_tick.shape[0], 0, dtype=torch.float64)
     if kind == "delta":
-        value = (t - last_tick).to(torch.get_default_dtype())
+        value = (t - last_tick).to(torch.float64)
     else:
-        value = torch.full(last_tick.shape, float(t + 1), device=last_tick.device)
-    return (value / scale)[:, None]
+        value = torch.full(last_tick.shape, float(t + 1), dtype=torch.float64)
+    return (value / scale)[:, None]  # float64: the caller casts it to the input's dtype
 
 
 @dataclass
@@ -208,7 +227,7 @@ class CompressorOutput(NamedTuple):
     """What `HistoryCompressor.forward` returns."""
 
     y: Tensor
-    """The automatizer's target outputs, (B, T, target_size)."""
+    """The system's answers y_t (guesses made before x_t), (B, T, target_size)."""
     ticks: Tensor
     """(B, T, L) bool: which levels ticked (received x_t) at each step."""
     surprises: Tensor
@@ -296,16 +315,19 @@ class HistoryCompressor(nn.Module):
         new = self.cells[level](z, hx[0] if self.config.cell == "rnn" else hx)
         return (new,) if isinstance(new, Tensor) else tuple(new[:2])
 
-    def _recompute(
+    def _previous(
         self,
         level: int,
-        z: Tensor,
-        tick: Tensor,
+        hidden: list[tuple[Tensor, ...]],
         buffer: list[Tensor],
         buffered: list[Tensor],
         start: list[tuple[Tensor, ...]],
     ) -> tuple[Tensor, ...]:
-        """The level's new state from its detached start over its last k inputs (bptt_ticks)."""
+        """h^l before this step's input: as carried, or (bptt_ticks = k) recomputed from the
+        level's detached start over its last k - 1 inputs, so that its guesses p^l and y^l
+        made from it pass their gradient back over k - 1 of the level's own ticks."""
+        if self.config.bptt_ticks is None:
+            return hidden[level]
         k1 = buffer[level].shape[1]  # k - 1
         h = start[level]
         for j in range(k1):  # the buffer is right-aligned: row j is valid if j >= k - 1 - n
@@ -314,8 +336,20 @@ class HistoryCompressor(nn.Module):
                 torch.where(valid, n, o)
                 for n, o in zip(self._cell(level, buffer[level][:, j], h), h, strict=True)
             )
-        new = self._cell(level, z, h)
-        # slide the window for the rows that ticked
+        return h
+
+    def _slide(
+        self,
+        level: int,
+        z: Tensor,
+        tick: Tensor,
+        buffer: list[Tensor],
+        buffered: list[Tensor],
+        start: list[tuple[Tensor, ...]],
+    ) -> None:
+        """Append z to the level's input window where it ticked (bptt_ticks), advancing the
+        detached start state past the oldest input once the window is full."""
+        k1 = buffer[level].shape[1]  # k - 1
         window = torch.cat([buffer[level], z.detach()[:, None]], dim=1)  # (B, k, in)
         full = tick & (buffered[level] == k1)
         advanced = tuple(v.detach() for v in self._cell(level, window[:, 0], start[level]))
@@ -329,7 +363,6 @@ class HistoryCompressor(nn.Module):
             shifted = torch.where(full[:, None, None], window[:, 1:], grown)
         buffer[level] = torch.where(tick[:, None, None], shifted, buffer[level])
         buffered[level] = torch.where(tick, (buffered[level] + 1).clamp_max(k1), buffered[level])
-        return new
 
     def forward(
         self,
@@ -350,9 +383,6 @@ class HistoryCompressor(nn.Module):
         hidden = list(state.hidden)
         buffer, buffered, start = list(state.buffer), list(state.buffered), list(state.start)
         L = c.levels
-        # p^l is a function of h^l (both change only at ticks); recomputing it here lets the error
-        # of the guess made at the end of the previous window reach W^l_p (truncated BPTT)
-        prediction = [torch.sigmoid(self.predictors[lv](hidden[lv][0])) for lv in range(L)]
         last_tick, ticked = list(state.last_tick), list(state.ticked)
         if y is not None and (y.shape != (B, T, c.target_size)):
             raise RnnaiError(f"y must have shape {(B, T, c.target_size)}, got {tuple(y.shape)}")
@@ -368,11 +398,20 @@ class HistoryCompressor(nn.Module):
             ticks, surprises, errors, t_errors = [], [], [], []
             answer = x.new_zeros(B, c.target_size)
             for level in range(L):
-                # the error of the guess made at the level's previous tick (none before the first)
-                err = ((prediction[level] - x_t) ** 2).sum(-1) * (tick & ticked[level])
-                surprise = tick & (
-                    ~ticked[level] | surprise_mask(prediction[level], x_t, c.threshold)
-                )
+                # h^l before x_t: p^l and y^l are guesses made at the level's previous tick
+                h_prev = self._previous(level, hidden, buffer, buffered, start)
+                p = torch.sigmoid(self.predictors[level](h_prev[0]))  # p^l, (B, I)
+                err = ((p - x_t) ** 2).sum(-1) * (tick & ticked[level])
+                surprise = tick & (~ticked[level] | surprise_mask(p, x_t, c.threshold))
+                if level < len(self.target_heads):
+                    y_hat = torch.sigmoid(self.target_heads[level](h_prev[0]))  # y^l_t
+                    answer = torch.where(tick[:, None], y_hat, answer)
+                    if y is not None:
+                        counts = tick & mask[:, step]
+                        t_errors.append(((y_hat - y[:, step]) ** 2).sum(-1) * counts)
+                        if c.target_surprise:
+                            wrong = surprise_mask(y_hat, y[:, step], c.threshold)
+                            surprise = surprise | (counts & wrong)
                 if level == 0:
                     z = x_t
                 else:
@@ -381,30 +420,18 @@ class HistoryCompressor(nn.Module):
                 level_inputs[level].append(z)
                 if c.feed_down and level + 1 < L:
                     z = torch.cat([z, hidden[level + 1][0].detach()], dim=-1)
-                if c.bptt_ticks is None:
-                    new = self._cell(level, z, hidden[level])
-                else:
-                    new = self._recompute(level, z, tick, buffer, buffered, start)
+                new = self._cell(level, z, h_prev)  # h^l_t = f^l(z^l_t, h^l_{t-1})
+                if c.bptt_ticks is not None:
+                    self._slide(level, z, tick, buffer, buffered, start)
                 m = tick[:, None]
                 hidden[level] = tuple(
                     torch.where(m, n, o) for n, o in zip(new, hidden[level], strict=True)
                 )
-                p = torch.sigmoid(self.predictors[level](hidden[level][0]))
-                prediction[level] = torch.where(m, p, prediction[level])
                 last_tick[level] = torch.where(
                     tick, torch.full_like(last_tick[level], t), last_tick[level]
                 )
                 ticked[level] = ticked[level] | tick
                 states[level].append(hidden[level][0])
-                if level < len(self.target_heads):
-                    y_hat = torch.sigmoid(self.target_heads[level](hidden[level][0]))
-                    answer = torch.where(tick[:, None], y_hat, answer)
-                    if y is not None:
-                        counts = tick & mask[:, step]
-                        t_errors.append(((y_hat - y[:, step]) ** 2).sum(-1) * counts)
-                        if c.target_surprise:
-                            wrong = surprise_mask(y_hat, y[:, step], c.threshold)
-                            surprise = surprise | (counts & wrong)
                 ticks.append(tick)
                 surprises.append(surprise)
                 errors.append(err)

@@ -128,10 +128,21 @@ class TwentyTwoSymbolConfig:
     """Where the a-or-x target counts: the last b only, or every b."""
     tolerance: float = 0.5
     """A target is met if both output units are within this of it."""
+    cycle: int | None = None
+    """None: the paper's b1..b_lag. An int m: the lag - 1 steps after a or x cycle through
+    b1..b_m, and an end symbol e takes the last step (the target's step); the input units are
+    a, x, b1..b_m, e (m + 3), so a long lag needs no long alphabet."""
+    random_phase: bool = False
+    """If true, each stream starts at a random step of a subsequence (uniform over its
+    lag + 1 steps), so that parallel streams reach their targets at different steps; the
+    targets of a stream's first, partial subsequence do not count."""
 
     def __post_init__(self) -> None:
         _check_int("n_sequences", self.n_sequences, 1)
         _check_int("lag", self.lag, 1)
+        if self.cycle is not None:
+            _check_int("cycle", self.cycle, 1)
+            _check_int("lag (with a cycle)", self.lag, 2)
         if self.target_at not in ("end", "all"):
             raise RnnaiError(f"target_at must be 'end' or 'all', got {self.target_at!r}")
         if not 0 < self.tolerance <= 1:
@@ -139,7 +150,12 @@ class TwentyTwoSymbolConfig:
 
 
 class TwentyTwoSymbolTask(SequenceTask):
-    """Which of a and x began the current subsequence, 20 steps ago (unit order a, x, b1..b20)."""
+    """Which of a and x began the current subsequence, 20 steps ago (unit order a, x, b1..b20).
+
+    Options (`TwentyTwoSymbolConfig`): ``random_phase`` starts each stream at a random step of
+    a subsequence (``info["phase"]``); ``cycle`` = m fills a long lag with the cycle b1..b_m and
+    an end symbol e at the target's step (unit order a, x, b1..b_m, e).
+    """
 
     name: ClassVar[str] = "twenty_two_symbol"
     output_activation = "sigmoid"
@@ -150,7 +166,8 @@ class TwentyTwoSymbolTask(SequenceTask):
 
     @property
     def input_size(self) -> int:
-        return 2 + self.config.lag
+        c = self.config
+        return 2 + c.lag if c.cycle is None else 3 + c.cycle
 
     @property
     def output_size(self) -> int:
@@ -159,23 +176,33 @@ class TwentyTwoSymbolTask(SequenceTask):
     def _sample(self, rng: np.random.Generator, batch: int) -> SequenceBatch:
         c = self.config
         period = c.lag + 1
-        first = rng.integers(0, 2, size=(batch, c.n_sequences))  # 0: a, 1: x
-        symbols = np.empty((batch, c.n_sequences, period), dtype=np.int64)
+        n = c.n_sequences + int(c.random_phase)  # one more to cut the phase from
+        first = rng.integers(0, 2, size=(batch, n))  # 0: a, 1: x
+        symbols = np.empty((batch, n, period), dtype=np.int64)
         symbols[:, :, 0] = first
-        symbols[:, :, 1:] = 2 + np.arange(c.lag)  # b1..b_lag
+        if c.cycle is None:
+            symbols[:, :, 1:] = 2 + np.arange(c.lag)  # b1..b_lag
+        else:
+            symbols[:, :, 1:-1] = 2 + np.arange(c.lag - 1) % c.cycle  # b1..b_m b1..
+            symbols[:, :, -1] = 2 + c.cycle  # e
         T = c.n_sequences * period
         y = np.repeat(one_hot(first, 2)[:, :, None, :], period, axis=2)  # (B, n, period, 2)
-        mask = np.zeros((batch, c.n_sequences, period), dtype=bool)
+        mask = np.zeros((batch, n, period), dtype=bool)
         if c.target_at == "end":
             mask[:, :, -1] = True
         else:
             mask[:, :, 1:] = True
+        phase = rng.integers(0, period, size=batch) if c.random_phase else np.zeros(batch, int)
+        index = phase[:, None] + np.arange(T)  # (B, T)
+        rows = np.arange(batch)[:, None]
+        cut = (index < period) & (phase[:, None] > 0)  # a partial first subsequence
+        stream = symbols.reshape(batch, -1)[rows, index]  # (B, T)
         return SequenceBatch(
-            x=one_hot(symbols.reshape(batch, T), self.input_size),  # (B, T, 22)
-            y=y.reshape(batch, T, 2),
-            mask=mask.reshape(batch, T),
+            x=one_hot(stream, self.input_size),  # (B, T, 22)
+            y=y.reshape(batch, -1, 2)[rows, index],
+            mask=mask.reshape(batch, -1)[rows, index] & ~cut,
             lengths=np.full(batch, T),
-            info={"first": first, "symbols": symbols.reshape(batch, T)},
+            info={"first": first, "symbols": stream, "phase": phase},
         )
 
     def _correct(self, output: np.ndarray, batch: SequenceBatch) -> np.ndarray:
