@@ -15,7 +15,10 @@ Citations:
 target (2 units: a, x) says which symbol began the current subsequence; it counts at the b20 step
 (``target_at="end"``) or at every b step (``"all"``), so the net must bridge a 20-step lag.
 Deviation: the paper's stream is unbounded; here one batch row is a finite stream, and a
-network's state may be carried from batch to batch.
+network's state may be carried from batch to batch. Two options beyond the paper:
+``random_phase`` starts each row at a random point of a subsequence (so parallel streams do not
+all reach their targets together), and ``cycle=m`` replaces b1..b_lag by m symbols repeated
+cyclically plus an end symbol that carries the target (long lags without a lag-sized alphabet).
 
 Length-generalization tasks (`DyckTask`, `AnBnTask`, `ReversalTask`, `CopyTask`,
 `AssociativeRecallTask`): each config has ``train_lengths`` and ``test_lengths`` (inclusive
