@@ -52,8 +52,9 @@ Verdict (`rnnai.runtime.verdict.judge`, ``paper_setup=False``, ``trials`` = seed
 * `comparison` (paired): at the end, the progress agent's model of the learnable region has a
   lower evaluation error than the raw-error agent's.
 
-Scales: ``smoke`` 2 seeds x 400 steps (seconds); ``quick`` 20 seeds x 4,000 steps (about a minute
-on one core); ``paper`` 50 seeds x 20,000 steps (checkpointed after every run).
+Scales: ``smoke`` 2 seeds x 400 steps (seconds); ``quick`` 20 seeds x 4,000 steps (about 1.5
+minutes on one core); ``paper`` 50 seeds x 20,000 steps (about 10 minutes; checkpointed after
+every agent run, so a killed run resumes where it stopped).
 
 Examples:
     >>> visit_fractions(np.array([0, 0, 1, 2]), n_bins=2).tolist()
