@@ -37,9 +37,12 @@ Verdict (`rnnai.runtime.verdict.judge`, ``paper_setup=False``, so at most "parti
 * `check`: the fitted multiplicative factor a is at most the theory's 5 (n = number of sizes).
 
 Scales (sizes equally spaced in log, `geometric_sizes`): ``smoke`` two sizes, programs up to 5
-nodes (seconds); ``quick`` 14 sizes x = 200 .. 60,000, up to 6 nodes (about a minute);
-``paper`` 24 sizes x = 200 .. 400,000, up to 7 nodes and degree cap 8 (several minutes;
+nodes (seconds); ``quick`` 16 sizes x = 200 .. 200,000, up to 6 nodes (about a minute);
+``paper`` 24 sizes x = 200 .. 1,000,000, up to 7 nodes and degree cap 8 (several minutes;
 checkpointed after every size).
+
+No learning happens (nothing is trained, nothing is random), so there is no training data to keep
+apart from test data: every input size is a separate run of M* from scratch.
 
 Examples:
     >>> a, b = fit_line([10.0, 20.0, 40.0], [150.0, 250.0, 450.0])
@@ -72,6 +75,7 @@ from rnnai.selfmod.mstar import (
     derive,
     fastest_proven,
     poly_eval,
+    proven_solvers,
     run_mstar,
     run_program,
     show_program,
@@ -202,9 +206,9 @@ class MStarExperiment(Experiment):
         if scale == "smoke":
             return {"sizes": [100, 200], "max_size": 5, "max_degree": 6, "trace_every": 100}
         if scale == "quick":
-            return {"sizes": geometric_sizes(200, 60_000, 14), "max_size": 6, "max_degree": 6,
+            return {"sizes": geometric_sizes(200, 200_000, 16), "max_size": 6, "max_degree": 6,
                     "trace_every": 200}  # fmt: skip
-        return {"sizes": geometric_sizes(200, 400_000, 24), "max_size": 7, "max_degree": 8,
+        return {"sizes": geometric_sizes(200, 1_000_000, 24), "max_size": 7, "max_degree": 8,
                 "trace_every": 1000}  # fmt: skip
 
     def run(self, ctx: RunContext) -> Outcome:
@@ -216,12 +220,13 @@ class MStarExperiment(Experiment):
         loaded = ctx.checkpointer.load()
         state: dict[str, Any] = {"runs": {}} if loaded is None else loaded[1]
         ev_p = derive(NAIVE_SQUARES, max_degree=mcfg.max_degree)
+        solvers = proven_solvers(NAIVE_SQUARES, mcfg)
         with ctx.progress(len(xs), "input sizes") as task:
             for x in xs:
                 if str(x) not in state["runs"]:
                     r = run_mstar(NAIVE_SQUARES, x, mcfg)
                     value, t_fast = run_program(r.final_program, x)
-                    best, best_t = fastest_proven(NAIVE_SQUARES, x, mcfg)
+                    best, best_t = fastest_proven(NAIVE_SQUARES, x, mcfg, solvers)
                     state["runs"][str(x)] = {
                         "total": r.total_steps,
                         "steps": r.steps,
@@ -272,8 +277,11 @@ class MStarExperiment(Experiment):
             ),
             _plot_times(xs, runs, ctx.out_dir / "total_time.png"),
         ]
+        last_switch = [int(runs[str(x)]["switches"][-1][0]) for x in xs]
+        metrics["last_switch_step"] = last_switch
         notes = (
-            f"Fit total = {a:.3g} t_fast + {b:.4g} over x = {xs[0]} .. {xs[-1]}; M* ended on a "
+            f"Fit total = {a:.3g} t_fast + {b:.4g} over x = {xs[0]} .. {xs[-1]} (B switched to the "
+            f"last p_fast at global step {min(last_switch)} .. {max(last_switch)}); M* ended on a "
             f"provably fastest solver on {sum(ended)} of {len(xs)} sizes; hand-made proof system "
             "and solver language, so at most partial."
         )

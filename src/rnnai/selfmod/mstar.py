@@ -20,10 +20,11 @@ equivalent to p with provable time bound t_p',
 where time_{t_p'}(x) is the time to compute the bound and the constants c_p', d_p' do not depend
 on x (c_p' grows like 2^(length of the proof), i.e. astronomically in any real formal system).
 The factor 5 is 1 / 0.8 (C's share) times 4 (the doubling restarts of C: the last round, of k < 2t
-steps, plus all earlier ones, is less than 4t). The bound with its time_{t_p'} term and the
-meaning of c_p', d_p' were checked against the theorem as quoted from the paper; the 10/10/80
-shares and the doubling of C are as in the paper's description of M_p* (the factor 5 follows
-from exactly these).
+steps, plus all earlier ones, is less than 4t). The theorem's form (with its d_p' time_{t_p'}(x)
+term, and c_p', d_p' independent of x) was checked against a quotation of the theorem; the
+10% / 10% / 80% shares and C's doubling are the paper's description of M_p* as implemented here,
+and are the ones that give exactly the factor 4 / 0.8 = 5 (the paper's original text was not
+re-read when this module was written).
 
 What runs here, hand-designed (nothing of it is found by the algorithm):
 
@@ -104,6 +105,7 @@ __all__ = [
     "poly_eval",
     "program_size",
     "proof_of",
+    "proven_solvers",
     "run_mstar",
     "run_program",
     "show_poly",
@@ -605,22 +607,46 @@ def run_mstar(p: Program, x: int, config: MStarConfig | None = None) -> MStarRes
                        proofs=res_proofs, trace=trace)  # fmt: skip
 
 
-def fastest_proven(p: Program, x: int, config: MStarConfig) -> tuple[Program, int]:
-    """The least proven bound at x, found without M*: over p and every program up to
-    ``max_size`` whose derived value is p's (p, then enumeration order, wins ties).
+def proven_solvers(p: Program, config: MStarConfig) -> list[tuple[Program, Poly]]:
+    """Found without M*: p and every program up to ``max_size`` whose derived value is p's, each
+    with its derived step count (p first, then enumeration order)."""
+    ev_p = derive(p, max_degree=config.max_degree)
+    out: list[tuple[Program, Poly]] = [(p, ev_p.C)]
+    derived: dict[Program, Ev] = {}
+    for q in enumerate_programs(config.max_size):
+        prem = [derived.get(a) for a in q[1:]]
+        if any(e is None for e in prem):
+            continue
+        ev = _rule_conclusion(q[0], [e for e in prem if e is not None], config.max_degree)
+        if ev is None:
+            continue
+        derived[q] = ev
+        if ev.V == ev_p.V and q != p:
+            out.append((q, ev.C))
+    return out
+
+
+def fastest_proven(
+    p: Program,
+    x: int,
+    config: MStarConfig,
+    solvers: Sequence[tuple[Program, Poly]] | None = None,
+) -> tuple[Program, int]:
+    """The least proven bound at x among `proven_solvers` (the first wins ties).
+
+    Args:
+        p: The given program.
+        x: The input.
+        config: Enumeration size and degree cap.
+        solvers: `proven_solvers(p, config)`, if already computed.
 
     Returns:
         (program, its derived step count at x).
     """
-    ev_p = derive(p, max_degree=config.max_degree)
-    best = (p, int(poly_eval(ev_p.C, x)))
-    for q in enumerate_programs(config.max_size):
-        try:
-            ev = derive(q, max_degree=config.max_degree)
-        except ProofRejected:
-            continue
-        if ev.V == ev_p.V:
-            t = int(poly_eval(ev.C, x))
-            if t < best[1]:
-                best = (q, t)
+    best: tuple[Program, int] | None = None
+    for q, bound in solvers if solvers is not None else proven_solvers(p, config):
+        t = int(poly_eval(bound, x))
+        if best is None or t < best[1]:
+            best = (q, t)
+    assert best is not None
     return best

@@ -25,6 +25,7 @@ from rnnai.selfmod.mstar import (
     poly_eval,
     program_size,
     proof_of,
+    proven_solvers,
     run_mstar,
     run_program,
     show_poly,
@@ -261,3 +262,12 @@ def test_every_pair_of_tiny_programs_is_equivalent_exactly_when_their_values_agr
         except ProofRejected:
             accepted = False
         assert accepted is same, (q, p)
+
+
+def test_proven_solvers_lists_p_first_and_only_programs_with_p_s_values() -> None:
+    cfg = MStarConfig(max_size=5)
+    solvers = proven_solvers(NAIVE_SQUARES, cfg)
+    assert [q for q, _ in solvers] == [NAIVE_SQUARES, LINEAR_SQUARES]
+    assert fastest_proven(NAIVE_SQUARES, 9, cfg, solvers) == (LINEAR_SQUARES, 38)
+    # at x = 0 the naive p (2 steps) is the fastest proven solver and wins
+    assert fastest_proven(NAIVE_SQUARES, 0, cfg, solvers) == (NAIVE_SQUARES, 2)
