@@ -255,7 +255,10 @@ def world_step(
     """Advance the world by one step of both agents (A first, then B), in place.
 
     Args:
-        pos, heading, has_key, door_open: The state (see `observe`).
+        pos: (2, 2) agent positions (the state, see `observe`), changed in place.
+        heading: (2,) headings 0..7, changed in place.
+        has_key: (2,) whether each agent holds its key, changed in place.
+        door_open: (2,) whether doors A and B are open, changed in place.
         actions: (2,) actions 0..8.
         reward: (2,) output rewards of this step.
 
