@@ -70,12 +70,13 @@ loss ln 5 = 1.609):
   (loss 1.611) after 2,000 steps;
 * trained SRWMs do modify themselves (||W_T - W_0|| / ||W_0|| = 0.09-0.43 at the end of the
   runs above), just not usefully.
-Nothing found is a bug or a departure from the authors' few-shot setup. Our reading (not tested
-further): in the SRWM a stored association reaches the output only as a product of learned
-factors that start near zero: the written value W (phi(q_s) - phi(k_s)) with phi(q) and phi(k)
-near uniform, and its read-out weight phi(k_s) . x_t; in the delta net the value and key are
-linear maps of the normalised input, so the retrieval gradient is first order. At our budgets
-(up to 4,000 steps) the SRWM stays on that plateau; the authors train 300,000 steps and more.
+Nothing found is a bug or a departure from the authors' few-shot setup. A guess, not established:
+in the SRWM a stored association reaches the output only as a product of learned factors that
+start small: the written value W (phi(q_s) - phi(k_s)) and its read-out weight phi(k_s) . x_t;
+in the delta net the value and key are linear maps of the normalised input. Larger factors
+alone do not help: with W_0 x 4 the largest entry of phi(q) is 0.16, ||phi(q) - phi(k)||_1 = 0.64
+and the updates move W by 17% at initialisation, and the SRWM still stays at chance. At our
+budgets (up to 4,000 steps) it stays on this plateau; the authors train 300,000 steps and more.
 
 Data and the class split (what is ours). Both offline image sets are reduced to 8x8 images
 (MNIST by 28x28 -> 8x8 area averaging), standardised per image (zero mean, unit variance).
