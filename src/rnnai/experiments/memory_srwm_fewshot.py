@@ -69,7 +69,7 @@ loss ln 5 = 1.609):
   the SRWM 0.20 (also with pre-norm, W_0 x 4, 1 head of 64 or 16 heads of 4), and still 0.20
   (loss 1.611) after 2,000 steps;
 * trained SRWMs do modify themselves (||W_T - W_0|| / ||W_0|| = 0.09-0.43 at the end of the
-  runs above), just not usefully.
+  runs above; 0.02 with one head of 64), just not usefully.
 Nothing found is a bug or a departure from the authors' few-shot setup. A guess, not established:
 in the SRWM a stored association reaches the output only as a product of learned factors that
 start small: the written value W (phi(q_s) - phi(k_s)) and its read-out weight phi(k_s) . x_t;
