@@ -140,6 +140,23 @@ def test_layer_modes_agree_and_layer_matches_its_equation() -> None:
     torch.testing.assert_close(out, h + layer.out(y), rtol=0, atol=1e-12)
 
 
+def test_layer_without_input_softmax_matches_the_authors_few_shot_layer() -> None:
+    """input_softmax=False, LayerNorm residual, four rates: the setting of the authors' few-shot
+    models (raw head slices into Eq. 1, softmax only on q and k); also differentiable."""
+    torch.manual_seed(4)
+    layer = SRWMLayer(6, num_heads=2, input_softmax=False, beta_init=0.0).double()
+    h = torch.randn(2, 5, 6, dtype=D64)
+    out, W = layer(h)
+    x = h.view(2, 5, 2, 3).transpose(1, 2).reshape(4, 5, 3)  # no softmax on the input
+    y, Wref = reference(x, layer.W0.detach().repeat(2, 1, 1), 3, 4)
+    y = y.view(2, 2, 5, 3).transpose(1, 2).reshape(2, 5, 6)
+    ln = torch.nn.functional.layer_norm(h, (6,))  # weight 1, bias 0 at initialisation
+    torch.testing.assert_close(out, ln + layer.out(y), rtol=0, atol=1e-10)
+    torch.testing.assert_close(W, Wref.view(2, 2, 13, 3), rtol=0, atol=1e-10)
+    hg = h.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: layer(a)[0], (hg,), eps=1e-6, atol=1e-6)
+
+
 def test_layer_time_major_and_gradients_reach_W0() -> None:
     torch.manual_seed(2)
     layer = SRWMLayer(4, num_heads=2, batch_first=False)
@@ -155,6 +172,8 @@ def test_initial_beta_rows_have_the_requested_mean() -> None:
     layer = SRWMLayer(64, num_heads=1, beta_init=-1.0)
     assert abs(layer.W0[0, 3 * 64 :].mean().item() + 1.0) < 0.1
     assert abs(layer.W0[0, : 3 * 64].mean().item()) < 0.05
+    zero = SRWMLayer(64, num_heads=1, beta_init=0.0)  # the authors' few-shot setting
+    assert abs(zero.W0[0, 3 * 64 :].mean().item()) < 0.1
 
 
 def test_bad_input_raises_rnnai_error() -> None:

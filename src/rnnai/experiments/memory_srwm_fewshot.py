@@ -48,6 +48,36 @@ delta layer's head size is chosen so that its projections have the same count (`
 and the LSTM's hidden size likewise (`lstm_hidden`); result.json records all counts (the paper
 compares at equal hidden size and heads instead, where the delta net has more weights).
 
+Why the SRWM stays at chance here (diagnostics, one seed each, width 64, 4 heads, batch 32,
+5-way, S = 4; "in-context accuracy" is the accuracy on meta-training sequences at steps whose
+class was seen at least twice before, over the last 100 training steps; chance 0.20, chance
+loss ln 5 = 1.609):
+
+* the layer is the authors': besides the transcription tests of `rnnai.nn.srwm`, their CUDA kernel
+  applies the softmax to q and k and the sigmoid to beta itself, and their few-shot models use
+  no input softmax and beta rows at 0, LayerNorm only on the residual branch (as here); the
+  custom backward is not the cause (``mode="autograd"``: the same result);
+* at initialisation the SRWM input has per-element std 0.14, phi(q) is close to uniform (mean
+  largest entry 0.078 against 1/16), ||phi(q) - phi(k)||_1 = 0.15, and over a sequence the
+  updates move W by 4% (||W_T - W_0|| / ||W_0||) and y by 3%;
+* after 800 steps the LSTM reaches in-context accuracy 0.44 (loss 1.27), the delta net 0.41
+  (1.43), the SRWM 0.20 (1.611); every SRWM variant tried stays at 0.20 and loss 1.61: input
+  softmax with beta rows at -1, LayerNorm on the SRWM input (pre-norm, as the delta net gets),
+  lr 3e-3, two blocks, W_0 scaled by 4 (with and without pre-norm, 500 steps);
+* the synchronous-label protocol (each step shows its own label with probability 1/2, loss on
+  the unlabelled steps; one layer suffices there): after 500 steps the delta net reaches 0.52,
+  the SRWM 0.20 (also with pre-norm, W_0 x 4, 1 head of 64 or 16 heads of 4), and still 0.20
+  (loss 1.611) after 2,000 steps;
+* trained SRWMs do modify themselves (||W_T - W_0|| / ||W_0|| = 0.09-0.43 at the end of the
+  runs above; 0.02 with one head of 64), just not usefully.
+Nothing found is a bug or a departure from the authors' few-shot setup. A guess, not established:
+in the SRWM a stored association reaches the output only as a product of learned factors that
+start small: the written value W (phi(q_s) - phi(k_s)) and its read-out weight phi(k_s) . x_t;
+in the delta net the value and key are linear maps of the normalised input. Larger factors
+alone do not help: with W_0 x 4 the largest entry of phi(q) is 0.16, ||phi(q) - phi(k)||_1 = 0.64
+and the updates move W by 17% at initialisation, and the SRWM still stays at chance. At our
+budgets (up to 4,000 steps) it stays on this plateau; the authors train 300,000 steps and more.
+
 Data and the class split (what is ours). Both offline image sets are reduced to 8x8 images
 (MNIST by 28x28 -> 8x8 area averaging), standardised per image (zero mean, unit variance).
 The ten digit classes are split disjointly: meta-training sequences use digits 0-4 only,

@@ -45,8 +45,14 @@ the paper's PDF text was not available to us, so the placement of phi (softmax o
 none on y_t), the four learning rates and the layer's LayerNorm/residual follow that code. Their
 code skips the weight update after the last step of a sequence (its result is never used there);
 we always update, so that the returned state continues the sequence exactly. Their state is the
-change W_T - W_0; ours is W_T itself. Dropout on the layer output is left to the caller. The code
-is device-agnostic (CPU and CUDA); no custom kernel.
+change W_T - W_0; ours is W_T itself. The two settings of phi on x_t and of beta_init both come
+from the authors: the defaults here (softmax on x_t, beta rows of mean -1) follow the reference
+loop; their few-shot models (``supervised_learning/model_few_shot.py``) build the layer without
+the input softmax and with beta rows of mean 0 (``input_softmax=False, beta_init=0.0``; a comment
+in their layer: "tried -1 for beta but 0 seems to be better"). In both, their CUDA kernel applies
+the softmax to q_t and k_t and the sigmoid to beta_t itself, as Eqs. 2-4 here. Dropout on the
+layer output is left to the caller. The code is device-agnostic (CPU and CUDA); no custom
+kernel.
 
 Schmidhuber's 1993 self-referential weight matrix (J. Schmidhuber, "A 'self-referential' weight
 matrix", ICANN '93, pp. 446-451; also "An 'introspective' network that can learn to run its own
@@ -353,9 +359,10 @@ class SRWMLayer(nn.Module):
         num_heads: Number of heads (must divide d_model).
         num_betas: 1 or 4 learning rates per head (4: the authors' code).
         layer_norm: LayerNorm on the residual branch's input, as the authors' layer.
-        input_softmax: Softmax on each head's input slice (phi(x_t) of Eq. 1); the authors' code
-            has it as an option.
-        beta_init: Mean of the initial beta rows (sigma(-1) = 0.27).
+        input_softmax: Softmax on each head's input slice (phi(x_t) of Eq. 1), as the authors'
+            reference loop; their few-shot models run without it (False).
+        beta_init: Mean of the initial beta rows (sigma(-1) = 0.27, the reference loop; their
+            few-shot models use 0, sigma(0) = 0.5).
         mode: ``"efficient"`` or ``"autograd"`` (see `srwm`).
         checkpoint_every: See `srwm`.
         batch_first: Input and output (N, L, H_in) if True (default), else (L, N, H_in).
