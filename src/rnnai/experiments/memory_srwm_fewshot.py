@@ -15,7 +15,7 @@ experiment (Omniglot and Mini-ImageNet segments in one sequence); the authors' c
   up to 60 steps at random); the loss is summed over every step; the model must notice the
   switch and learn the new task from the labels that follow it.
 
-What runs here. One protocol serves both parts, the delayed-label one (the brief form of the
+What runs here. One protocol serves both parts, the delayed-label one (the short form of the
 paper's sequential input: each step x_t with y_{t-1}): a sequence is an N-way segment of one data
 set (N S steps, each step's label drawn uniformly from the N labels, a new image of its class)
 followed by an N-way segment of the other; meta-training sequences are trimmed at random as the
