@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,17 +16,20 @@ from click.testing import CliRunner
 from rnnai.cli import main
 from rnnai.data.images import content_hashes, load_digits_images, split_images
 from rnnai.data.segmentation import SPLITS, DigitSceneConfig, MembraneConfig, segmentation_splits
-from rnnai.experiments import get_experiment
+from rnnai.experiments import RunContext, get_experiment
+from rnnai.experiments import vision_mdlstm_segmentation as module
 from rnnai.experiments.vision_mdlstm_segmentation import (
     DilatedCNN,
     MDLSTMSegmenter,
     SegTrainConfig,
+    choose_rate,
     collapsed_note,
     count_params,
     evaluate_segmenter,
     matched_width,
     pairwise_judgement,
     predict_proba,
+    search_rate,
     train_segmenter,
 )
 from rnnai.runtime.checkpoint import Checkpointer
@@ -141,6 +146,49 @@ def test_the_experiments_scenes_share_no_digit_between_splits() -> None:
     src = split_images(load_digits_images(), valid=0.1, test=0.2, seed=cfg["data_seed"])
     used = {p: set(content_hashes(src[p].images[parts[p].info["used"]])) for p in SPLITS}
     assert not used["train"] & used["test"] and not used["train"] & used["valid"]
+    assert not used["valid"] & used["test"]  # the rate chosen on valid has not seen a test digit
+    hashes = {p: set(content_hashes(parts[p].images)) for p in SPLITS}
+    assert not hashes["valid"] & hashes["test"] and not hashes["train"] & hashes["test"]
+
+
+def test_choose_rate_takes_the_lowest_validation_error() -> None:
+    assert choose_rate({"0.003": [0.2, 0.1], "0.01": [0.1, 0.5], "0.03": [0.3, 0.0]}) == 0.01
+    assert choose_rate({"0.003": [0.3, 0.6], "0.01": [0.3, 0.5], "0.03": [0.3, 0.7]}) == 0.01
+    assert choose_rate({"0.03": [0.1, 0.2], "0.003": [0.1, 0.2]}) == 0.03  # all tie: first
+    assert choose_rate({"0.001": [0.4, 0.9]}) == 0.001
+    with pytest.raises(RnnaiError):
+        choose_rate({})
+
+
+def test_the_rate_search_cannot_see_the_test_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "test" not in inspect.signature(search_rate).parameters
+    exp = get_experiment("vision.mdlstm_segmentation")
+
+    def run(out: Path) -> dict[str, Any]:
+        ctx = RunContext(name=exp.name, scale="smoke", seed=0, out_dir=out,
+                         config=exp.config("smoke"))  # fmt: skip
+        return exp.run(ctx).metrics
+
+    honest = run(tmp_path / "a")
+    real = module.segmentation_splits
+
+    def scrambled(*args: Any, **kwargs: Any) -> dict:
+        parts = real(*args, **kwargs)
+        t = parts["test"]
+        parts["test"] = dataclasses.replace(t, images=1 - t.images, masks=~t.masks)
+        return parts
+
+    monkeypatch.setattr(module, "segmentation_splits", scrambled)
+    other = run(tmp_path / "b")
+    assert other["mean"] != honest["mean"]  # the test set did change ...
+    assert other["lr_search"] == honest["lr_search"]  # ... and the choice did not
+    rates = exp.config("smoke")["rates"]
+    for choice in honest["lr_search"].values():
+        scores = choice["valid_error_and_loss"]
+        assert choice["lr"] in rates and set(scores) == {f"{r:g}" for r in rates}
+        assert scores[f"{choice['lr']:g}"] == min(scores.values())
 
 
 def test_collapsed_note_names_only_runs_without_any_foreground() -> None:
@@ -196,3 +244,4 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     for plot in ("segmentations.png", "learning_curves.png"):
         assert plot in res["plots"] and (out / plot).stat().st_size > 1000
     assert res["headline"]["value"] == pytest.approx(100 * m["mean"]["MD-LSTM"]["pixel_error"])
+    assert set(m["lr_search"]) == {"MD-LSTM", "CNN"}

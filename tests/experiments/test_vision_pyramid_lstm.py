@@ -58,6 +58,7 @@ def test_the_experiments_volumes_come_from_disjoint_streams() -> None:
               for p in SPLITS}  # fmt: skip
     assert not seeds["train"] & seeds["test"] and not hashes["train"] & hashes["test"]
     assert not seeds["train"] & seeds["valid"] and not hashes["valid"] & hashes["test"]
+    assert not seeds["valid"] & seeds["test"]  # the learning rate is chosen on unseen volumes
 
 
 def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
@@ -72,6 +73,9 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     assert set(m["parameters"]) == {"PyraMiD-LSTM", "MD-LSTM", "CNN"}
     assert m["pyramid_vs_mdlstm"]["n"] == m["test_volumes"] * m["seeds"]
     assert "PyraMiD-LSTM" in res["judgement"]["evidence"][0]["claim"]
+    rates = {f"{r:g}" for r in get_experiment("vision.pyramid_lstm").config("smoke")["rates"]}
+    for choice in m["lr_search"].values():
+        assert set(choice["valid_error_and_loss"]) == rates and f"{choice['lr']:g}" in rates
     for plot in ("segmentations.png", "learning_curves.png"):
         assert plot in res["plots"] and (out / plot).stat().st_size > 1000
 
@@ -88,6 +92,7 @@ def test_a_finished_run_resumes_from_its_checkpoint_with_the_same_result(tmp_pat
     loaded = first.checkpointer.load()
     assert loaded is not None
     tensors, state = loaded
-    del state["runs"]["CNN/0"]  # as if killed before the last net finished
+    del state["runs"]["CNN/0"]  # as if killed before the last net finished ...
+    del state["search"]["CNN"]["0.03"]  # ... and before the CNN's last search run
     first.checkpointer.save(tensors, state)
     assert exp.run(ctx()).metrics == full
