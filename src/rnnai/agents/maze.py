@@ -48,7 +48,8 @@ Also here (the pieces of a curious agent on a discrete world):
   before minus after the update (as `rnnai.agents.curiosity.LinearWorldModel` does for a linear
   model). On a deterministic transition the error halves (lr = 1/2 gives ``(1 - lr)^2 = 1/4``)
   at each visit, so the progress is positive and falls to zero (boredom); on noise each update
-  chases the last sample, and with ``lr > 2 / history`` the progress is negative on average.
+  chases the last sample and the progress averages about zero once the pair's history is full
+  (measured on the TV with lr 1/2 and history 8: |mean| < 0.05 against a raw error of about 0.9).
 * `QLearner`: tabular Q-learning, ``Q(s, a) <- Q(s, a) + alpha (r + gamma max_a' Q(s', a') -
   Q(s, a))``, epsilon-greedy with ties broken at random.
 
