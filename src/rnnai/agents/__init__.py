@@ -6,7 +6,9 @@ Modules:
   (compression) progress (Schmidhuber 1991, 2010) and the raw prediction error bonus (Pathak et
   al. 2017), an online linear world model that reports both, and an epsilon-greedy chooser;
 * `rnnai.agents.regions`: `CuriosityRegionsEnv`, a learnable region, a noise region and a
-  trivial region to choose between.
+  trivial region to choose between;
+* `rnnai.agents.maze`: `NoisyTVMazeEnv`, a four-room gridworld with a noisy TV, a tabular world
+  model that reports raw error and learning progress, and a tabular Q-learner.
 
 Examples:
     >>> from rnnai.agents import CuriosityRegionsEnv, LinearWorldModel
@@ -26,18 +28,24 @@ from rnnai.agents.curiosity import (
     prediction_error_reward,
     windowed_progress,
 )
+from rnnai.agents.maze import MOVES, NoisyTVMazeEnv, QLearner, TabularWorldModel, maze_layout
 from rnnai.agents.regions import LEARNABLE, NOISE, REGION_NAMES, TRIVIAL, CuriosityRegionsEnv
 
 __all__ = [
     "LEARNABLE",
+    "MOVES",
     "NOISE",
     "REGION_NAMES",
     "TRIVIAL",
     "CuriosityRegionsEnv",
     "EpsilonGreedyChooser",
     "LinearWorldModel",
+    "NoisyTVMazeEnv",
     "Observation",
+    "QLearner",
+    "TabularWorldModel",
     "compression_progress",
+    "maze_layout",
     "prediction_error_reward",
     "windowed_progress",
 ]
