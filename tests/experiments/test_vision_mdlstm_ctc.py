@@ -19,14 +19,13 @@ from rnnai.experiments import RunContext, get_experiment
 from rnnai.experiments.vision_mdlstm_ctc import (
     TEST_FONTS,
     TRAIN_FONTS,
-    MDCTCConfig,
-    MDLSTMCTCNet,
     held_out_lines,
     make_data,
     matched_blstm,
     mdctc_judgement,
     subset,
 )
+from rnnai.nn.mdlstm import MDCTCConfig, MDLSTMCTCNet
 from rnnai.runtime.errors import RnnaiError
 from rnnai.train.ctc import CTCNetConfig, count_params
 

@@ -65,6 +65,13 @@ after it is left to the caller (a 1x1 convolution). With d forget gates that may
 MD-LSTM cell state can grow like the number of paths to the cell; the module does not bound it.
 Only 2-D and 3-D inputs are supported.
 
+`MDLSTMCTCNet` (with `MDCTCConfig`) is the hierarchy of Graves & Schmidhuber, "Offline
+handwriting recognition with multidimensional recurrent neural networks", NIPS 21, 2009: pixel
+blocks, three MD-LSTM levels (4 sweep directions) with tanh subsampling layers between them, and
+an output layer summed over the remaining rows, so the network emits one CTC distribution per
+group of image columns (a `rnnai.train.ctc.CTCModel`, trained by
+`rnnai.train.ctc.train_ctc_model`; ``vision.mdlstm_ctc`` documents its choices).
+
 Examples:
     >>> import torch
     >>> from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM, sweep_directions
@@ -97,7 +104,9 @@ from torch.nn import functional as F
 from rnnai.runtime.errors import RnnaiError
 
 __all__ = [
+    "MDCTCConfig",
     "MDLSTM",
+    "MDLSTMCTCNet",
     "PyraMiDLSTM",
     "WavefrontPlan",
     "mdlstm_wavefront",
@@ -465,3 +474,140 @@ class PyraMiDLSTM(nn.Module):
             f"{self.input_size}, {self.hidden_size}, ndim={self.ndim}, "
             f"kernel_size={self.kernel_size}, combine={self.combine!r}"
         )
+
+
+# ----------------------------------------------------------------------------- MD-LSTM + CTC
+@dataclass(frozen=True, kw_only=True)
+class MDCTCConfig:
+    """The MD-LSTM hierarchy (defaults: the paper's sizes, our blocks for 32-pixel lines)."""
+
+    input_block: tuple[int, int] = (4, 2)
+    """(rows, columns) of the pixel blocks that form one input vector."""
+    hidden: tuple[int, int, int] = (2, 10, 50)
+    """MD-LSTM cells per direction of the three levels (the paper's IFN/ENIT net)."""
+    subsample: tuple[int, int] = (6, 20)
+    """Units of the two tanh subsampling layers (the paper's IFN/ENIT net)."""
+    subsample_blocks: tuple[tuple[int, int], tuple[int, int]] = ((2, 2), (2, 1))
+    """(rows, columns) of the blocks each subsampling layer reads."""
+
+    def __post_init__(self) -> None:
+        for name in ("input_block", "hidden", "subsample"):  # JSON gives lists
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "subsample_blocks", tuple(tuple(b) for b in self.subsample_blocks))
+        blocks = (self.input_block, *self.subsample_blocks)
+        sizes = (*self.hidden, *self.subsample)
+        if len(self.hidden) != 3 or len(self.subsample) != 2 or len(self.subsample_blocks) != 2:
+            raise RnnaiError(
+                "MDCTCConfig needs 3 hidden sizes, 2 subsample sizes and 2 subsample blocks; got "
+                f"{self.hidden}, {self.subsample}, {self.subsample_blocks}"
+            )
+        if min(sizes) < 1 or any(len(b) != 2 or min(b) < 1 for b in blocks):
+            raise RnnaiError(
+                f"MDCTCConfig sizes and blocks must be >= 1; got sizes {sizes}, blocks {blocks}"
+            )
+
+    @property
+    def stride(self) -> int:
+        """Image columns per output frame."""
+        return self.input_block[1] * self.subsample_blocks[0][1] * self.subsample_blocks[1][1]
+
+    def rows(self, height: int) -> int:
+        """Rows of the top level for images of ``height`` rows (which must divide evenly)."""
+        ry = self.input_block[0] * self.subsample_blocks[0][0] * self.subsample_blocks[1][0]
+        if height % ry:
+            raise RnnaiError(
+                f"image height {height} is not a multiple of the blocks' total height {ry}"
+            )
+        return height // ry
+
+    @property
+    def describe(self) -> str:
+        """One line naming the architecture."""
+        h, s, (b0, b1) = self.hidden, self.subsample, self.subsample_blocks
+        return (
+            f"blocks {self.input_block[0]}x{self.input_block[1]} -> MDLSTM {h[0]} -> tanh {s[0]} "
+            f"({b0[0]}x{b0[1]}) -> MDLSTM {h[1]} -> tanh {s[1]} ({b1[0]}x{b1[1]}) -> MDLSTM "
+            f"{h[2]} -> collapse (4 directions, cells per direction)"
+        )
+
+
+class MDLSTMCTCNet(nn.Module):
+    """Graves & Schmidhuber's MD-LSTM hierarchy with the vertically collapsed CTC output layer.
+
+    Args:
+        height: Rows of the input images (the feature size F of the column sequences).
+        n_classes: Output labels C including the blank (label 0).
+        cfg: The architecture.
+        generator: Draws the initial weights: uniform in [-1/sqrt(H), 1/sqrt(H)] for an MD-LSTM
+            level of H cells, in [-1/sqrt(fan_in), 1/sqrt(fan_in)] for the subsampling and
+            output layers (torch's default ranges).
+
+    Inputs: ``x`` (N, L, F) padded batch of column sequences (column t of image i is x[i, t]),
+    ``lengths`` (N,) true lengths (None: all L).
+
+    Outputs: ``(log_probs, out_lengths)``: ln y^t_k as (N, L', C), L' = ceil(L / stride), and
+    the (N,) output lengths ceil(lengths / stride).
+    """
+
+    def __init__(
+        self, height: int, n_classes: int, cfg: MDCTCConfig, generator: torch.Generator
+    ) -> None:
+        super().__init__()
+        if n_classes < 2:
+            raise RnnaiError(
+                f"MDLSTMCTCNet needs n_classes >= 2 (blank + a label), got {n_classes}"
+            )
+        cfg.rows(height)  # checks that the blocks tile the height
+        self.cfg, self.height, self.n_classes = cfg, height, n_classes
+        h, s, b = cfg.hidden, cfg.subsample, cfg.subsample_blocks
+        self.level1 = MDLSTM(cfg.input_block[0] * cfg.input_block[1], h[0])
+        self.sub1 = nn.Conv2d(4 * h[0], s[0], b[0], stride=b[0])
+        self.level2 = MDLSTM(s[0], h[1])
+        self.sub2 = nn.Conv2d(4 * h[1], s[1], b[1], stride=b[1])
+        self.level3 = MDLSTM(s[1], h[2])
+        self.head = nn.Conv2d(4 * h[2], n_classes, 1)
+        with torch.no_grad():  # torch's default ranges, drawn from ``generator``
+            for layer in (self.level1, self.sub1, self.level2, self.sub2, self.level3, self.head):
+                if isinstance(layer, MDLSTM):
+                    bound = layer.hidden_size**-0.5  # 1/sqrt(H), as MDLSTM.reset_parameters
+                else:
+                    bound = (layer.in_channels * math.prod(layer.kernel_size)) ** -0.5
+                for p in layer.parameters():
+                    p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * bound)
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable weights."""
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def stride(self) -> int:
+        """Image columns per output frame (the config's ``stride``)."""
+        return self.cfg.stride
+
+    @property
+    def describe(self) -> str:
+        """The architecture in a line (the config's ``describe``)."""
+        return self.cfg.describe
+
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, L, F) -> ((N, L', C) log-probabilities, (N,) output lengths)."""
+        if x.dim() != 3 or x.shape[2] != self.height:
+            raise RnnaiError(
+                f"MDLSTMCTCNet expected input (N, L, {self.height}), got {tuple(x.shape)}"
+            )
+        N, L, Fh = x.shape
+        k = self.cfg.stride
+        if lengths is None:
+            lengths = torch.full((N,), L, dtype=torch.long)
+        pad = (-L) % k
+        image = F.pad(x, (0, 0, 0, pad)).transpose(1, 2).unsqueeze(1)  # (N, 1, F, L + pad)
+        by, bx = self.cfg.input_block
+        blocks = F.unfold(image, (by, bx), stride=(by, bx))  # (N, by bx, F/by * (L+pad)/bx)
+        h = blocks.view(N, by * bx, Fh // by, (L + pad) // bx)  # (N, by bx, rows, cols)
+        h = torch.tanh(self.sub1(self.level1(h)))  # (N, s_1, rows', cols')
+        h = torch.tanh(self.sub2(self.level2(h)))  # (N, s_2, rows'', cols'')
+        a = self.head(self.level3(h)).sum(2)  # collapse: (N, C, L'), summed over the rows
+        return F.log_softmax(a.transpose(1, 2), dim=-1), (lengths + k - 1) // k  # (N, L', C)
