@@ -85,6 +85,17 @@ def test_the_net_reads_pixel_blocks_and_collapses_the_rows() -> None:
     torch.testing.assert_close(logp.exp().sum(-1), torch.ones(2, 3))
 
 
+def test_a_lines_outputs_do_not_depend_on_the_batch_it_is_padded_in() -> None:
+    net = _net().double()
+    x = torch.randn(3, 13, 16, dtype=torch.float64)
+    lengths = torch.tensor([13, 5, 9])
+    logp, out_lengths = net(x, lengths)
+    for n, w in enumerate(lengths.tolist()):
+        alone, alone_len = net(x[n : n + 1, :w], lengths[n : n + 1])
+        assert out_lengths[n] == alone_len[0] == alone.shape[1]
+        torch.testing.assert_close(logp[n : n + 1, : alone.shape[1]], alone, rtol=0, atol=1e-12)
+
+
 def test_every_weight_gets_a_gradient_from_the_ctc_loss() -> None:
     net = _net()
     logp, lengths = net(torch.randn(2, 12, 16), torch.tensor([12, 12]))

@@ -352,3 +352,35 @@ def test_pyramid_batch_elements_are_independent() -> None:
     y = model(x)
     for n in range(3):
         torch.testing.assert_close(model(x[n : n + 1]), y[n : n + 1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_mdlstm_lengths_make_padded_outputs_equal_each_sample_alone(ndim) -> None:
+    torch.manual_seed(3)
+    layer = MDLSTM(2, 3, ndim=ndim).double()
+    spatial = (3, 6) if ndim == 2 else (2, 3, 5)
+    x = torch.randn(3, 2, *spatial, dtype=torch.float64)
+    lengths = torch.tensor([spatial[-1], 2, 4])
+    padded = layer(x, lengths)
+    for n, w in enumerate(lengths.tolist()):
+        alone = layer(x[n : n + 1, ..., :w])
+        torch.testing.assert_close(padded[n : n + 1, ..., :w], alone, rtol=0, atol=1e-12)
+    # Without lengths the backward sweeps read the padding: the outputs differ.
+    assert not torch.allclose(layer(x)[1:2, ..., :2], layer(x[1:2, ..., :2]))
+    # Full lengths are the same as none.
+    full = torch.full((3,), spatial[-1])
+    torch.testing.assert_close(layer(x, full), layer(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "match"),
+    [
+        (torch.tensor([1.0, 2.0]), "integers"),
+        (torch.tensor([1, 2, 3]), "integers"),
+        (torch.tensor([0, 2]), r"lie in \[1, 4\]"),
+        (torch.tensor([2, 5]), r"lie in \[1, 4\]"),
+    ],
+)
+def test_mdlstm_rejects_bad_lengths(lengths, match) -> None:
+    with pytest.raises(RnnaiError, match=match):
+        MDLSTM(1, 2)(torch.zeros(2, 1, 3, 4), lengths)

@@ -68,9 +68,9 @@ development run); the MD-LSTM sizes follow the paper's IFN/ENIT net (2, 10 and 5
 direction, subsampling layers of 6 and 20 units), while the block sizes are ours: one output
 frame covers 4 image columns at both heights (``quick`` 16-pixel lines, ``paper`` 32), which
 gives every line comfortably more frames than its labelling needs (with 8 columns per frame some
-32-pixel lines had barely enough); a batch is padded on the right with zeros (the row mean
-after normalization), which the right-to-left sweeps of the MD-LSTM read, while the BLSTM skips
-the padding.
+32-pixel lines had barely enough); a batch is padded on the right, and both nets skip the
+padding: the MD-LSTM's backward sweeps start at each line's own last column (`MDLSTM`'s
+``lengths``), so a line's outputs do not depend on the batch it is in.
 
 Scales: ``smoke`` (a handful of lines, one epoch, seconds); ``quick`` (16-pixel lines of 1-3
 words, 400 training lines, 20 epochs at Adam lr 0.01 for both nets, about 5 minutes on one
@@ -145,7 +145,7 @@ __all__ = [
 ]
 
 MD_BATCH = 16
-"""Lines per forward pass when the MD-LSTM net decodes a set (its sweeps read a batch's padding)."""
+"""Lines per forward pass when the MD-LSTM net decodes a set (outputs do not depend on it)."""
 
 PAPER_WORD_ACCURACY = 0.914
 """Graves & Schmidhuber 2009: IFN/ENIT word accuracy of the MD-LSTM + CTC recognizer."""
@@ -266,8 +266,7 @@ def train_mdlstm_ctc(
     `rnnai.train.ctc.train_ctc_model` with this net: the same loop (one trial, a checkpoint
     after every epoch), the same streams (initial weights ``(label, "init")``, epoch e's batches
     ``(label, "epoch", e)``), normalizer, optimizer, clipping and selection of the best
-    validation epoch, torch on one thread; the validation set is decoded 16 lines at a time
-    (the right-to-left sweeps read a batch's padding, so the batch size is part of the setup).
+    validation epoch, torch on one thread; the validation set is decoded 16 lines at a time.
 
     Raises:
         CTCDataError: If a line cannot be labelled by CTC at the net's output frame rate.

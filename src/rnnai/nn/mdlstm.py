@@ -282,6 +282,27 @@ def _check_args(input_size: int, hidden_size: int, ndim: int, combine: str, name
         raise RnnaiError(f"combine must be 'concat' or 'sum', got {combine!r}")
 
 
+def _within_reversal(lengths: Tensor, n: int, width: int) -> Tensor:
+    """(N, W) column indices reversing each sample's first ``lengths[i]`` columns (an involution).
+
+    Raises:
+        RnnaiError: If ``lengths`` is not N integers in [1, W].
+    """
+    if lengths.shape != (n,) or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
+        raise RnnaiError(
+            f"MDLSTM lengths must be {n} integers (one per sample), got dtype {lengths.dtype} "
+            f"and shape {tuple(lengths.shape)}"
+        )
+    if n and (int(lengths.min()) < 1 or int(lengths.max()) > width):
+        raise RnnaiError(
+            f"MDLSTM lengths must lie in [1, {width}] (the last axis), got "
+            f"{int(lengths.min())}..{int(lengths.max())}"
+        )
+    cols = torch.arange(width, device=lengths.device)
+    lens = lengths.to(cols.device).long().unsqueeze(1)
+    return torch.where(cols < lens, lens - 1 - cols, cols)
+
+
 class MDLSTM(nn.Module):
     """One MD-LSTM layer with all 2^d sweep directions (Eqs. 1-6), computed by wavefronts.
 
@@ -293,7 +314,9 @@ class MDLSTM(nn.Module):
             ``"sum"`` (output channels H).
         peepholes: Use the peephole weights of Eqs. 1, 2 and 5.
 
-    Inputs: x of shape (N, C, H_in, W_in) for d = 2 or (N, C, D_in, H_in, W_in) for d = 3.
+    Inputs: x of shape (N, C, H_in, W_in) for d = 2 or (N, C, D_in, H_in, W_in) for d = 3;
+    optionally ``lengths`` (N,), each sample's extent along the last axis of a right-padded
+    batch (see `forward`).
 
     Outputs: (N, 2^d hidden_size, *spatial) or (N, hidden_size, *spatial).
 
@@ -341,22 +364,39 @@ class MDLSTM(nn.Module):
             return None
         return self.peep_i, self.peep_f, self.peep_o
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Run all sweeps over x and combine them.
 
         Args:
             x: (N, C, *spatial) input.
+            lengths: None (every sample fills the grid), or (N,) integer extents along the last
+                axis: sample n occupies ``x[n, ..., :lengths[n]]`` and the rest is padding. A
+                sweep that runs backwards along that axis then starts at the sample's own last
+                column (its reversal is taken within ``lengths[n]``, padding left in place), so
+                no output inside a sample's extent depends on its padding, and a padded batch
+                gives the outputs each sample gives alone. Outputs in the padding are undefined.
 
         Returns:
             (N, 2^d H, *spatial) for ``combine="concat"``, (N, H, *spatial) for ``"sum"``.
 
         Raises:
-            RnnaiError: For an input of the wrong rank or channel count.
+            RnnaiError: For an input of the wrong rank or channel count, or bad ``lengths``.
         """
         _check_input(x, self.ndim, self.input_size, "MDLSTM")
-        xs = torch.stack([x.flip([2 + a for a in f]) if f else x for f in self.directions])
+        last = self.ndim - 1  # the axis ``lengths`` measures, as an index into a direction
+        index = None if lengths is None else _within_reversal(lengths, x.shape[0], x.shape[-1])
+
+        def orient(t: Tensor, f: tuple[int, ...]) -> Tensor:
+            """Flip t (N, ., *spatial) along the axes of f; the last within each sample's extent."""
+            if index is not None and last in f:
+                f = tuple(a for a in f if a != last)
+                shape = (t.shape[0],) + (1,) * (t.dim() - 2) + (t.shape[-1],)
+                t = t.gather(-1, index.view(shape).expand(t.shape))
+            return t.flip([2 + a for a in f]) if f else t
+
+        xs = torch.stack([orient(x, f) for f in self.directions])
         y = mdlstm_wavefront(xs, self.weight_ih, self.weight_hh, self.bias, self._peepholes())
-        outs = [y[j].flip([2 + a for a in f]) if f else y[j] for j, f in enumerate(self.directions)]
+        outs = [orient(y[j], f) for j, f in enumerate(self.directions)]
         if self.combine == "sum":
             return torch.stack(outs).sum(0)
         return torch.cat(outs, 1)
@@ -543,7 +583,9 @@ class MDLSTMCTCNet(nn.Module):
             output layers (torch's default ranges).
 
     Inputs: ``x`` (N, L, F) padded batch of column sequences (column t of image i is x[i, t]),
-    ``lengths`` (N,) true lengths (None: all L).
+    ``lengths`` (N,) true lengths (None: all L). Every MD-LSTM level is told each line's own
+    extent (its length rounded up to the stride) and the columns past a line's length are read
+    as zeros, so a line's outputs do not depend on the batch it is padded in, nor on the padding.
 
     Outputs: ``(log_probs, out_lengths)``: ln y^t_k as (N, L', C), L' = ceil(L / stride), and
     the (N,) output lengths ceil(lengths / stride).
@@ -603,11 +645,16 @@ class MDLSTMCTCNet(nn.Module):
         if lengths is None:
             lengths = torch.full((N,), L, dtype=torch.long)
         pad = (-L) % k
+        x = x * (torch.arange(L, device=x.device) < lengths.unsqueeze(1)).unsqueeze(2).to(x.dtype)
         image = F.pad(x, (0, 0, 0, pad)).transpose(1, 2).unsqueeze(1)  # (N, 1, F, L + pad)
         by, bx = self.cfg.input_block
         blocks = F.unfold(image, (by, bx), stride=(by, bx))  # (N, by bx, F/by * (L+pad)/bx)
         h = blocks.view(N, by * bx, Fh // by, (L + pad) // bx)  # (N, by bx, rows, cols)
-        h = torch.tanh(self.sub1(self.level1(h)))  # (N, s_1, rows', cols')
-        h = torch.tanh(self.sub2(self.level2(h)))  # (N, s_2, rows'', cols'')
-        a = self.head(self.level3(h)).sum(2)  # collapse: (N, C, L'), summed over the rows
+        # Each line's extent as if it were alone (its length rounded up to the stride), per level:
+        # the backward sweeps start there, so no output of a line depends on the batch's padding.
+        own = (lengths.to(torch.long) + k - 1) // k * k
+        (_, sx1), (_, sx2) = self.cfg.subsample_blocks
+        h = torch.tanh(self.sub1(self.level1(h, own // bx)))  # (N, s_1, rows', cols')
+        h = torch.tanh(self.sub2(self.level2(h, own // (bx * sx1))))  # (N, s_2, rows'', cols'')
+        a = self.head(self.level3(h, own // (bx * sx1 * sx2))).sum(2)  # collapse: (N, C, L')
         return F.log_softmax(a.transpose(1, 2), dim=-1), (lengths + k - 1) // k  # (N, L', C)
