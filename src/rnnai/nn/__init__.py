@@ -3,7 +3,9 @@ and fast weight programmers (`rnnai.nn.fastweights`: the sum and delta rules, th
 a multi-head `FastWeightLayer`, and the 1992 slow net that programs a fast net), and
 multi-dimensional LSTMs (`rnnai.nn.mdlstm`: `MDLSTM` over 2-D and 3-D inputs in all 2^d sweep
 directions, computed by anti-diagonal wavefronts, and `PyraMiDLSTM`), the modern
-self-referential weight matrix (`rnnai.nn.srwm`: `SRWMLayer` with a memory-efficient backward)
+self-referential weight matrix (`rnnai.nn.srwm`: `SRWMLayer` with a memory-efficient backward;
+`rnnai.nn.srwm1993`: Schmidhuber's 1993 `SelfReferentialNet1993`, which reads and rewrites its
+own weights through address units)
 and the meta-LSTM that learns to learn (`rnnai.nn.meta_lstm`); highway networks
 (`rnnai.nn.highway`: dense and convolutional highway layers and the plain nets they are compared
 with) and Ciresan's max-pooling CNN with its elastic distortions, width normalization and
@@ -75,6 +77,7 @@ from rnnai.nn.mpcnn import (
 )
 from rnnai.nn.ntm import NTM, NTMState
 from rnnai.nn.srwm import SRWMLayer, srwm_step
+from rnnai.nn.srwm1993 import SelfReferentialNet1993
 from rnnai.nn.stack import NeuralStackRNN, StackRNN
 
 __all__ = [
@@ -116,6 +119,7 @@ __all__ = [
     "error_curve",
     "quadratic_episodes",
     "srwm_step",
+    "SelfReferentialNet1993",
     "PyraMiDLSTM",
     "delta_rule",
     "dpfp",
