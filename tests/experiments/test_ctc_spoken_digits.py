@@ -11,7 +11,16 @@ from click.testing import CliRunner
 
 from rnnai.cli import main
 from rnnai.experiments import get_experiment
-from rnnai.experiments.ctc_spoken_digits import PAPER_LER, TEST_VOICES, ler_evidence, verdict
+from rnnai.experiments.ctc_spoken_digits import (
+    PAPER_LER,
+    TEST_VOICES,
+    ler_evidence,
+    ler_per_voice,
+    training_voices,
+    verdict,
+    voice_base,
+)
+from rnnai.runtime.errors import RnnaiError
 
 REFS = [[1, 2, 3, 4]] * 40
 
@@ -55,12 +64,27 @@ def test_ler_evidence_passes_when_the_paper_is_inside_our_interval_or_we_are_bet
     assert not worse.passed and worse.ours == 0.6
 
 
-def test_test_voices_are_held_out_of_training() -> None:
+def test_test_voices_share_no_base_voice_and_no_variant_with_training() -> None:
     from rnnai.data.speech import DIGITS
 
     cfg = get_experiment("ctc.spoken_digits").config("quick")
-    assert set(cfg["data"]["test_voices"]) == set(TEST_VOICES) <= set(DIGITS.voices)
+    assert cfg["data"]["test_voices"] == list(TEST_VOICES)
+    train = training_voices(DIGITS.voices, TEST_VOICES)
+    assert len(train) >= 10
+    assert not {voice_base(v) for v in train} & {voice_base(v) for v in TEST_VOICES}
+    variants = {v.partition("+")[2] for v in train} - {""}
+    assert not variants & {v.partition("+")[2] for v in TEST_VOICES}
+    assert "en-gb-scotland" in DIGITS.voices and "en-gb-scotland" not in train  # base held out
     assert len(set(cfg["data"]["seeds"].values())) == 3
+    with pytest.raises(RnnaiError, match="no training voice"):
+        training_voices(["en", "en+m1"], ["en+f2"])
+
+
+def test_ler_per_voice_groups_utterances_by_voice() -> None:
+    refs = [[1, 2], [3], [1, 1, 1], [2]]
+    hyps = [[1, 2], [], [1, 1], [2]]
+    per = ler_per_voice(refs, hyps, ["a", "b", "a", "b"])
+    assert per == {"a": pytest.approx(1 / 5), "b": pytest.approx(1 / 2)}
 
 
 def test_scales_grow() -> None:
@@ -83,6 +107,7 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     m = res["metrics"]
     for net in ("blstm", "lstm"):
         assert set(m[net]["test_ler"]) == {"best_path", "prefix_search", "beam_lm"}
+        assert set(m[net]["test_ler_per_voice"]) <= set(TEST_VOICES)
         assert len(m[net]["curve"]) == 2
     # matched sizes: within 5% of each other
     assert abs(m["lstm"]["params"] - m["blstm"]["params"]) < 0.05 * m["blstm"]["params"]
