@@ -14,12 +14,15 @@ from rnnai.runtime.errors import RnnaiError
 from rnnai.search.levin import STOP
 from rnnai.selfmod.godel import (
     INSTRUCTIONS,
+    PAPER_ORDER,
     GodelConfig,
     ProofTask,
     ProofTechniqueLanguage,
+    Software,
     arm_switchprogs,
     expected_rewards,
     pull_counts,
+    rewrite,
     run_godel_machine,
     sample_rewards,
     searcher_switchprogs,
@@ -150,6 +153,22 @@ def test_the_machine_proves_the_switch_to_the_best_arm_and_earns_more(machine_ru
     assert run.check_time == wall_time(run.search_steps - 1, c=50, k=50)
     kinds = [line.kind for line in run.record]
     assert kinds[-1] == "check" and "state" in kinds and "rule" in kinds
+
+
+def test_the_switchprog_rewrites_the_software_data() -> None:
+    sw = Software(policy=UNIFORM, share=50, strategy=PAPER_ORDER)
+    assert rewrite(sw, Switchprog(arm=1, share=0)) == Software(
+        policy=(F(0), F(1), F(0)), share=0, strategy=()
+    )
+    assert rewrite(sw, Switchprog(arm=None, share=25)) == Software(
+        policy=UNIFORM, share=25, strategy=PAPER_ORDER
+    )
+    with pytest.raises(RnnaiError, match="arm"):
+        rewrite(sw, Switchprog(arm=3, share=0))
+
+
+def test_the_machine_ends_its_life_with_the_rewritten_software(machine_run) -> None:  # type: ignore[no-untyped-def]
+    assert machine_run.software == Software(policy=(F(0), F(1), F(0)), share=0, strategy=())
 
 
 def test_the_search_is_deterministic(machine_run) -> None:  # type: ignore[no-untyped-def]

@@ -50,8 +50,8 @@ the instances (n = instances):
 * `comparison` (paired by instance, bootstrap of the mean difference): the sampled reward of the
   switching life exceeds that of the non-switching life.
 
-Scales: ``smoke`` 3 instances of 3 arms, life 100,000 cycles; ``quick`` 30 instances of 4 arms,
-life 500,000 cycles; ``paper`` 200 instances of 6 arms, life 2,000,000 cycles (checkpointed after
+Scales: ``smoke`` 3 instances of 3 arms, life 100,000 cycles; ``quick`` 100 instances of 5 arms,
+life 1,000,000 cycles; ``paper`` 200 instances of 6 arms, life 2,000,000 cycles (checkpointed after
 every instance). Pull cost c = 50 cycles, switch cost c_s = 1, share k = 50 (machine) or 150
 (searcher). Nothing is learned, so no training data exist to keep apart from test data; each
 instance draws its bandit from its own named stream and its two lives from two further streams.
@@ -267,7 +267,7 @@ class _GodelBase(Experiment):
         if scale == "smoke":
             return base | {"instances": 3, "arms": 3, "T": 100_000}
         if scale == "quick":
-            return base | {"instances": 30, "arms": 4, "T": 500_000}
+            return base | {"instances": 100, "arms": 5, "T": 1_000_000}
         return base | {"instances": 200, "arms": 6, "T": 2_000_000}
 
     def _instance(self, ctx: RunContext, cfg: GodelConfig, i: int) -> dict[str, Any]:

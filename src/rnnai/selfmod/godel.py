@@ -39,10 +39,13 @@ prover produces, see the tests) changes nothing: the machine keeps its software 
 of its life (the search ends at the first successful check in this implementation).
 
 Levin-search probabilities here: an instruction is chosen among the offered ones with uniform
-probability, an argument among its values likewise (a range of one value costs no choice), so
-the technique set-switchprog(j) state2theorem get-axiom(0) apply-rule(0) check has probability
+probability, an argument among its values likewise (a range of one value costs no choice: with
+one axiom and one rule, get-axiom and apply-rule take no argument token), so a shortest proof
+technique, get-axiom set-switchprog(j) state2theorem apply-rule check, has probability
 6^-5 / J with J switchprogs; `levin_search`'s systematic depth-first variant is used, its phases
-rerun from scratch (all of it charged).
+rerun from scratch (all of it charged). Which proof is found first, and when, depends on the
+searcher's strategy (the order of the offered instructions) and on the position j of the
+provable switchprog: the search is deterministic, the environment only decides which j proves.
 
 Deviations and choices where the papers are silent: one inference rule that evaluates both sides
 of the target theorem (the papers' apply-rule chains many small logical rules; ours would make the
@@ -114,9 +117,11 @@ __all__ = [
     "GodelRun",
     "ProofTask",
     "ProofTechniqueLanguage",
+    "Software",
     "arm_switchprogs",
     "expected_rewards",
     "pull_counts",
+    "rewrite",
     "run_godel_machine",
     "sample_rewards",
     "searcher_switchprogs",
@@ -156,8 +161,8 @@ class GodelConfig:
         c: Cycles of one pull.
         c_s: Cycles of running the switchprog.
         share: The searcher's initial share k: search cycles per round (>= 1).
-        max_phase: Last Levin phase (total search time 2**max_phase steps per phase); phases
-            that could not end within the life's search cycles are never run.
+        max_phase: Last Levin phase (total search time 2**max_phase steps per phase); the
+            search stops executing instructions when the life ends.
         max_tokens: Longest proof technique (tokens: instructions and arguments).
         strategy: The instructions offered to the search, in the order tried.
     """
@@ -184,6 +189,42 @@ class GodelConfig:
             raise RnnaiError(
                 f"strategy must list distinct instruction numbers 0..5, got {self.strategy}"
             )
+
+
+@dataclass(frozen=True)
+class Software:
+    """The machine's software as data: what state2theorem reads and a switchprog rewrites.
+
+    Attributes:
+        policy: Probability of pulling each arm in a round.
+        share: The proof searcher's cycles per round (0: no searcher).
+        strategy: The instructions the searcher offers, in the order tried (empty: none).
+    """
+
+    policy: tuple[Fraction, ...]
+    share: int
+    strategy: tuple[int, ...]
+
+
+def rewrite(software: Software, sigma: Switchprog) -> Software:
+    """What running switchprog sigma makes of the software: pull ``sigma.arm`` from now on (if
+    given), give the searcher ``sigma.share`` cycles per round; a searcher with no cycles offers
+    no instruction any more.
+
+    Raises:
+        RnnaiError: If the arm does not exist.
+    """
+    n = len(software.policy)
+    if sigma.arm is not None and not 0 <= sigma.arm < n:
+        raise RnnaiError(f"switchprog arm must be in 0..{n - 1}, got {sigma.arm}")
+    policy = (
+        software.policy
+        if sigma.arm is None
+        else tuple(Fraction(int(a == sigma.arm)) for a in range(n))
+    )
+    return Software(
+        policy=policy, share=sigma.share, strategy=software.strategy if sigma.share > 0 else ()
+    )
 
 
 # ----------------------------------------------------------------------------- the searcher
@@ -257,8 +298,8 @@ class ProofTechniqueLanguage(Language):
     def run(self, state: _Tech, limit: int) -> int:
         """Execute instructions until check, an oracle request or ``limit`` steps."""
         while True:
-            if state.steps >= limit:
-                return BUDGET
+            if state.steps >= limit or self._now() > self.cfg.T:
+                return BUDGET  # out of its budget, or the life is over
             if state.ip >= len(state.program):
                 if len(state.program) >= self.cfg.max_tokens:
                     state.steps += 1
@@ -442,6 +483,7 @@ class GodelRun:
         counts: Pulls before / after the switch (`pull_counts`).
         counts_no_switch: Pulls of the same machine with switching disabled.
         new_policy: The policy after the switch (the initial one without a switch).
+        software: The software at the end of the life (rewritten by the switchprog, if any).
         expected_switch: Exact expected reward of this life.
         expected_no_switch: Exact expected reward with switching disabled.
         expected_continue_after_t1: Exact expected reward from t1 on without switching (what the
@@ -461,6 +503,7 @@ class GodelRun:
     counts: tuple[int, int]
     counts_no_switch: tuple[int, int]
     new_policy: tuple[Fraction, ...]
+    software: Software
     expected_switch: Fraction
     expected_no_switch: Fraction
     expected_continue_after_t1: Fraction | None
@@ -489,6 +532,11 @@ class GodelRun:
             else str(self.expected_continue_after_t1),
             "expected_switch": float(self.expected_switch),
             "expected_no_switch": float(self.expected_no_switch),
+            "software_after": {
+                "policy": [str(v) for v in self.software.policy],
+                "share": self.software.share,
+                "strategy": [INSTRUCTIONS[i].name for i in self.software.strategy],
+            },
             "rejected": self.rejected,
             "phases": self.phases,
             "programs": self.programs,
@@ -529,14 +577,12 @@ def run_godel_machine(
     if not means_t or not all(0 <= m <= 1 for m in means_t):
         raise RnnaiError(f"means must be probabilities, got {[str(v) for v in means_t]}")
     world = World(T=config.T, c=config.c, c_s=config.c_s, p=means_t)
+    before = Software(policy=pol, share=config.share, strategy=config.strategy)
     lang = ProofTechniqueLanguage(world, pol, config, switchprogs, rule)
-    # the searcher's cycles in the whole life bound the phases worth running
-    life_search = max(1, (config.T // (config.c + config.share) + 1) * config.share)
-    max_phase = min(config.max_phase, life_search.bit_length())
     res = levin_search(
         lang,
         ProofTask(),
-        LevinConfig(max_phase=max_phase, chunk_programs=10**15, use_kernel=False),
+        LevinConfig(max_phase=config.max_phase, chunk_programs=10**15, use_kernel=False),
     )
     no_switch = pull_counts(config, None)
     e_no = expected_rewards(means_t, pol, pol, no_switch)
@@ -570,6 +616,7 @@ def run_godel_machine(
             counts=no_switch,
             counts_no_switch=no_switch,
             new_policy=pol,
+            software=before,
             expected_switch=e_no,
             expected_no_switch=e_no,
             expected_continue_after_t1=None,
@@ -578,11 +625,8 @@ def run_godel_machine(
             programs=res.programs,
         )
     sigma = target.switchprog
-    new_pol = (
-        pol
-        if sigma.arm is None
-        else tuple(Fraction(int(a == sigma.arm)) for a in range(len(means_t)))
-    )
+    after = rewrite(before, sigma)  # the self-rewrite
+    new_pol = after.policy
     switch_time = target.t1
     counts = pull_counts(config, switch_time, sigma.share)
     cont_after = expected_rewards(means_t, pol, pol, (no_switch[0] - counts[0], 0))
@@ -597,6 +641,7 @@ def run_godel_machine(
         counts=counts,
         counts_no_switch=no_switch,
         new_policy=new_pol,
+        software=after,
         expected_switch=expected_rewards(means_t, pol, new_pol, counts),
         expected_no_switch=e_no,
         expected_continue_after_t1=cont_after,
