@@ -318,6 +318,10 @@ def test_bad_configs_and_policies_raise_rnnai_errors() -> None:
         GodelConfig(T=100, c=5, c_s=1, share=5, strategy=(0, 0, 1))
     with pytest.raises(RnnaiError, match="distribution"):
         run_godel_machine(CFG, means=MEANS, policy=(F(1), F(1), F(0)), switchprogs=())
+    with pytest.raises(RnnaiError, match="switchprog"):
+        run_godel_machine(CFG, means=MEANS, policy=UNIFORM, switchprogs=())
+    with pytest.raises(RnnaiError, match="probabilities"):
+        run_godel_machine(CFG, means=(F(2), F(0), F(0)), policy=UNIFORM, switchprogs=())
 
 
 def test_the_language_offers_the_six_instructions_and_skips_one_valued_arguments() -> None:

@@ -566,7 +566,8 @@ def run_godel_machine(
         The life, with exact expected rewards.
 
     Raises:
-        RnnaiError: If the policy is not a distribution over the arms.
+        RnnaiError: If the policy is not a distribution over the arms, a mean is not a
+            probability, or there is no switchprog.
     """
     means_t = tuple(Fraction(m) for m in means)
     pol = tuple(Fraction(v) for v in policy)
@@ -576,6 +577,8 @@ def run_godel_machine(
         )
     if not means_t or not all(0 <= m <= 1 for m in means_t):
         raise RnnaiError(f"means must be probabilities, got {[str(v) for v in means_t]}")
+    if not switchprogs:
+        raise RnnaiError("the machine needs at least one switchprog to set, got none")
     world = World(T=config.T, c=config.c, c_s=config.c_s, p=means_t)
     before = Software(policy=pol, share=config.share, strategy=config.strategy)
     lang = ProofTechniqueLanguage(world, pol, config, switchprogs, rule)

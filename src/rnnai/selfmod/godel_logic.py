@@ -17,7 +17,8 @@ of everything else. The utility of a state s at time t is the papers'
     u(s, Env) = E_mu [ sum_{tau = time}^{T} r(tau) | s, Env ],
 
 the expected reward from now to the end of the life (cycles spent on proofs earn nothing, so the
-proof search's time is charged against reward), and the target theorem is
+proof search's time is charged against reward: the reward the search has already cost is sunk and
+the same in both branches, and the time it still costs is in u), and the target theorem is
 
     u[s(t1) (+) (switchbit(t1) = '1'), Env(t1)] > u[s(t1) (+) (switchbit(t1) = '0'), Env(t1)].
 
