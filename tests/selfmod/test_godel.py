@@ -129,6 +129,19 @@ def test_compare_refuses_searching_rewrites_and_suboptimal_arms_with_life_left()
     assert compare(w, dataclasses.replace(optimal, switchprog=Switchprog(None, 25))) is None
 
 
+def test_halving_the_searcher_could_not_beat_the_continuation_bound_even_if_evaluated() -> None:
+    T, e = 200_000, 200
+    w = World(T=T, c=50, c_s=1, p=MEANS)
+    best = (F(0), F(1), F(0))
+    st = State(t=199, e=e, policy=best, share=150, switchprog=Switchprog(None, 0))
+    terms = utility_terms(w, st)
+    assert terms is not None and terms["u_switch"] > terms["u_continue"]  # stopping is provable
+    # the halved searcher's life if it never switched again (its best case short of stopping)
+    halved = F(7, 10) * len(_pull_end_times(T, 50, 75, start=e + 1))
+    continuing = F(7, 10) * len(_pull_end_times(T, 50, 150, start=e))
+    assert continuing < halved < terms["u_continue"]  # better in fact, never provably so
+
+
 def test_near_the_end_of_life_no_switch_is_provable() -> None:
     w = World(T=1000, c=50, c_s=1, p=MEANS)
     st = State(t=960, e=1000, policy=UNIFORM, share=50, switchprog=Switchprog(arm=1, share=0))

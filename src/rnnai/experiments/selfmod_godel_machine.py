@@ -33,10 +33,13 @@ named random streams of the run seed. Every step of every proof acted on is writ
 * ``selfmod.godel_searcher``: the initial policy already pulls the best arm; the switchprogs
   rewrite the proof searcher alone: "stop searching" (share 0, no instruction offered any more)
   and "halve the searcher's share". The machine proves that its own proof search cannot pay
-  any more and switches it off. The halving rewrite, though better in fact than continuing, is
-  never proved: the system has no theorem about the future of a searcher that keeps searching.
-  Rewrites of the searcher's instruction probabilities or order that keep it searching are
-  unprovable here for the same reason, which is why the searcher rewrite is about its share.
+  any more and switches it off. The halving rewrite, though better in fact than continuing as
+  is, is never proved, for two reasons: the rule evaluates only rewrites that stop the search
+  (the system has no theorem about the future of a searcher that keeps searching), and even a
+  lower bound on its value would not beat the bound on continuing, which must allow the
+  continuing searcher to stop itself a round later (better than halving). Rewrites of the
+  searcher's instruction probabilities or order that keep it searching are unprovable here for
+  the same reasons, which is why the provable searcher rewrite is about its share.
 
 Verdict (`rnnai.runtime.verdict.judge`, ``paper_setup=False``: the papers define the machine but
 run no experiment, and the axioms here are hand-designed, so at most "partial"), three tests over
@@ -218,7 +221,7 @@ def _plot_rewards(recs: list[dict[str, Any]], path: Path, title: str) -> str:
     ax.set_xlabel("instance")
     ax.set_ylabel("total reward of the life")
     ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize="small", framealpha=0.9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path.name
