@@ -10,8 +10,9 @@ round), the proof searcher's share k (search cycles per round) and its strategy 
 instructions offered to the search), and a switchprog register. The formal system, its axiom,
 its rule and the checker are `rnnai.selfmod.godel_logic` (read its docstring for the axioms and
 the utility). The proof searcher runs Levin search (`rnnai.search.levin.levin_search`, phases of
-doubling total time, each program run for T P(p) steps, the papers' BIOPS in spirit) over proof
-techniques: programs of the papers' six instructions
+doubling total time, each program run for T P(p) steps; the papers' initial proof searcher is
+also a bias-optimal search, whose details were not re-read) over proof techniques: programs of
+the papers' six instructions
 
 * ``get-axiom(n)``: append the n-th axiom to the proof;
 * ``apply-rule(k)``: append what rule k derives from the most recent World and State theorems
