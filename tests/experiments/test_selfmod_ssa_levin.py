@@ -45,11 +45,16 @@ def test_evaluation_mazes_never_equal_training_mazes() -> None:
 
 def test_every_verdict_is_reachable_and_reproduced_is_not() -> None:
     ls, als = [7.0, 8.0, 7.5, 8.2], [5.0, 6.0, 5.5, 6.1]
-    both = mod.levin_judgement(ls, als=als, ssa=[4.0, 5.0, 4.6, 5.0], setup="x")
-    assert both.verdict == "partial" and all(e.passed for e in both.evidence)
-    one = mod.levin_judgement(ls, als=als, ssa=[6.0, 7.0, 6.5, 7.1], setup="x")
-    assert one.verdict == "partial" and [e.passed for e in one.evidence] == [True, False]
-    none = mod.levin_judgement(ls, als=[9.0, 9.5, 9.1, 9.9], ssa=[9.5, 9.9, 9.6, 10.0], setup="x")
+    good, bad = [4.0, 5.0, 4.6, 5.0], [6.0, 7.0, 6.5, 7.1]
+    every = mod.levin_judgement(ls, als=als, ssa=good, als_high=als, ssa_high=good, setup="x")
+    assert every.verdict == "partial" and all(e.passed for e in every.evidence)
+    one = mod.levin_judgement(ls, als=als, ssa=bad, als_high=als, ssa_high=bad, setup="x")
+    assert one.verdict == "partial" and [e.passed for e in one.evidence] == [True, False, False]
+    hi = mod.levin_judgement(ls, als=als, ssa=bad, als_high=als, ssa_high=good, setup="x")
+    assert [e.passed for e in hi.evidence] == [True, False, True]
+    worse = [9.0, 9.5, 9.1, 9.9]
+    none = mod.levin_judgement(ls, als=worse, ssa=[9.5, 9.9, 9.6, 10.0], als_high=als,
+                               ssa_high=bad, setup="x")  # fmt: skip
     assert none.verdict == "not_reproduced"
 
 
@@ -95,7 +100,8 @@ def test_smoke_run_writes_a_consistent_result(tmp_path: Path) -> None:
     res = json.loads((out / "result.json").read_text())
     assert res["verdict"] in ("partial", "not_reproduced")
     m = res["metrics"]
-    assert len(m["total_search_steps"]["ls"]) == 2 and len(res["judgement"]["evidence"]) == 2
+    assert len(m["total_search_steps"]["ls"]) == 2 and len(res["judgement"]["evidence"]) == 3
+    assert set(m["total_search_steps"]) == set(mod.SYSTEMS)
     assert m["calls"] == [2 * 3 + 2 * 4] * 2
     assert all(len(ep) == 4 for ep in m["search_steps_per_epoch"]["als"])
     for plot in ("search_time.png", "total_search_time.png"):
