@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMVariant
 from rnnai.nn.lstm_online import OnlineLSTM, OnlineLSTMConfig
 from rnnai.runtime.errors import RnnaiError
 
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "1997_one_cell": dict(blocks=3),
     "1997_blocks_of_two": dict(blocks=3, cells_per_block=2, gate_recurrence=True),
     "forget_blocks": dict(blocks=2, cells_per_block=3, forget_gate=True, shortcuts=True),
@@ -134,7 +136,7 @@ def test_gradient_differs_when_the_truncation_differs() -> None:
 
 
 # ------------------------------------------------------------------ against rnnai.nn.lstm
-TORCH_PAIRS = {
+TORCH_PAIRS: dict[str, tuple[LSTMVariant, dict[str, Any]]] = {
     "lstm1997": (VARIANTS["lstm1997"], dict()),
     "forget": (
         LSTMVariant(
@@ -151,6 +153,12 @@ TORCH_PAIRS = {
 }  # fmt: skip
 
 
+def _grad(module: torch.nn.Module, name: str) -> np.ndarray:
+    grad = module.get_parameter(name).grad
+    assert grad is not None
+    return grad.numpy()
+
+
 @pytest.mark.parametrize("name", sorted(TORCH_PAIRS))
 def test_online_gradient_equals_rnnai_lstm_truncated_gradient(name: str) -> None:
     variant, extra = TORCH_PAIRS[name]
@@ -165,13 +173,15 @@ def test_online_gradient_equals_rnnai_lstm_truncated_gradient(name: str) -> None
     with torch.no_grad():
         for gate, key in ours.items():
             if gate in sl:
-                lstm.weight_ih_l0[sl[gate]] = torch.from_numpy(p[key][:, 1 : 1 + I])
-                lstm.weight_hh_l0[sl[gate]] = torch.from_numpy(p[key][:, 1 + I :])
-                lstm.bias_ih_l0[sl[gate]] = torch.from_numpy(p[key][:, 0])
-                lstm.bias_hh_l0[sl[gate]] = 0.0
+                lstm.get_parameter("weight_ih_l0")[sl[gate]] = torch.from_numpy(
+                    p[key][:, 1 : 1 + I]
+                )
+                lstm.get_parameter("weight_hh_l0")[sl[gate]] = torch.from_numpy(p[key][:, 1 + I :])
+                lstm.get_parameter("bias_ih_l0")[sl[gate]] = torch.from_numpy(p[key][:, 0])
+                lstm.get_parameter("bias_hh_l0")[sl[gate]] = 0.0
         if variant.peepholes:
             for k, key in enumerate(("p_in", "p_phi", "p_out")):
-                lstm.weight_peep_l0[k] = torch.from_numpy(p[key][:, 0])
+                lstm.get_parameter("weight_peep_l0")[k] = torch.from_numpy(p[key][:, 0])
         head.weight.copy_(torch.from_numpy(p["W_k"][:, 1:]))
         head.bias.copy_(torch.from_numpy(p["W_k"][:, 0]))
     x, y, mask = _data(11, T=T, I=I, K=K)
@@ -180,21 +190,23 @@ def test_online_gradient_equals_rnnai_lstm_truncated_gradient(name: str) -> None
     loss = 0.5 * (torch.from_numpy(mask)[:, None] * (yk - torch.from_numpy(y)) ** 2).sum()
     loss.backward()
     ours_loss, g = net.gradient(x, y, mask)
-    assert abs(ours_loss - float(loss)) < 1e-12
+    assert abs(ours_loss - float(loss.detach())) < 1e-12
     tol = 1e-10 * max(1.0, max(float(np.abs(v).max()) for v in g.values()))
     for gate, key in ours.items():
         if gate in sl:
-            np.testing.assert_allclose(lstm.weight_ih_l0.grad[sl[gate]], g[key][:, 1 : 1 + I],
+            np.testing.assert_allclose(_grad(lstm, "weight_ih_l0")[sl[gate]], g[key][:, 1 : 1 + I],
                                        atol=tol, rtol=0)  # fmt: skip
-            np.testing.assert_allclose(lstm.weight_hh_l0.grad[sl[gate]], g[key][:, 1 + I :],
+            np.testing.assert_allclose(_grad(lstm, "weight_hh_l0")[sl[gate]], g[key][:, 1 + I :],
                                        atol=tol, rtol=0)  # fmt: skip
-            np.testing.assert_allclose(lstm.bias_ih_l0.grad[sl[gate]], g[key][:, 0],
+            np.testing.assert_allclose(_grad(lstm, "bias_ih_l0")[sl[gate]], g[key][:, 0],
                                        atol=tol, rtol=0)  # fmt: skip
     if variant.peepholes:
         for k, key in enumerate(("p_in", "p_phi", "p_out")):
-            np.testing.assert_allclose(lstm.weight_peep_l0.grad[k], g[key][:, 0], atol=tol, rtol=0)
-    np.testing.assert_allclose(head.weight.grad, g["W_k"][:, 1:], atol=tol, rtol=0)
-    np.testing.assert_allclose(head.bias.grad, g["W_k"][:, 0], atol=tol, rtol=0)
+            np.testing.assert_allclose(
+                _grad(lstm, "weight_peep_l0")[k], g[key][:, 0], atol=tol, rtol=0
+            )
+    np.testing.assert_allclose(_grad(head, "weight"), g["W_k"][:, 1:], atol=tol, rtol=0)
+    np.testing.assert_allclose(_grad(head, "bias"), g["W_k"][:, 0], atol=tol, rtol=0)
 
 
 # ------------------------------------------------------------------ direct numpy transcription
@@ -207,7 +219,8 @@ def _act_np(name: str, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _transcription(
-    cfg: OnlineLSTMConfig, params: dict[str, np.ndarray], seqs: list[tuple[np.ndarray, ...]],
+    cfg: OnlineLSTMConfig, params: dict[str, np.ndarray],
+    seqs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
     lr: float, momentum: float, per_step: bool,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """The trace equations of the module docstring, vectorized per block with numpy, applying
@@ -419,6 +432,16 @@ def test_bad_inputs_raise_rnnai_error() -> None:
         net.gradient(x, np.zeros((3, 1)))
     with pytest.raises(RnnaiError, match="mask"):
         net.gradient(x, y, mask=np.ones(3))
+    with pytest.raises(RnnaiError, match="targets must be finite"):
+        net.gradient(x, np.full((4, 1), np.inf))
+    with pytest.raises(RnnaiError, match="masks must be finite and >= 0"):
+        net.train_sequence(x, y, np.array([1.0, -1.0, 1.0, 1.0]), lr=0.1)
+    with pytest.raises(RnnaiError, match="real numbers"):
+        net.predict([["a", "b"]])
+    before = net.theta.copy()
+    with pytest.raises(RnnaiError, match="finite"):
+        net.train_sequences([x, np.full((2, 2), np.nan)], [y, y[:2]], lr=0.1)
+    np.testing.assert_array_equal(net.theta, before)  # checked before any update
     with pytest.raises(RnnaiError, match="lr"):
         net.train_sequence(x, y, lr=-1.0)
     with pytest.raises(RnnaiError, match="momentum"):
@@ -430,9 +453,9 @@ def test_bad_inputs_raise_rnnai_error() -> None:
     with pytest.raises(RnnaiError, match="target"):
         net.train_sequences([x, x], [y], lr=0.1)
     with pytest.raises(RnnaiError, match="OnlineLSTMConfig"):
-        OnlineLSTM({"input_size": 2})  # type: ignore[arg-type]
+        OnlineLSTM({"input_size": 2})
     with pytest.raises(RnnaiError, match="seed"):
-        OnlineLSTM(net.config, seed=1.5)  # type: ignore[arg-type]
+        OnlineLSTM(net.config, seed=1.5)
     with pytest.raises(RnnaiError, match="shape"):
         net.load_state_dict({"theta": np.zeros(3), "velocity": net.velocity, "state": np.zeros(1)})
 

@@ -95,7 +95,7 @@ def run_sequences(
     momentum: float,
     out: np.ndarray,
     losses: np.ndarray,
-) -> None:
+) -> int:
     """Run (and train on) sequences one after another.
 
     Args:
@@ -111,7 +111,20 @@ def run_sequences(
         lr, momentum: Delta w = momentum Delta w_prev - lr dE/dw, applied per sequence or step.
         out: (N_steps, K) receives the outputs.
         losses: (N,) receives each sequence's E = 1/2 sum mask (y^k - t^k)^2.
+
+    Returns:
+        0, or before any work 1 if x, 2 if target holds NaN or inf, 3 if a mask entry is negative
+        or not finite (checked here, where it costs nothing next to the Python call).
     """
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            if not np.isfinite(x[r, i]):
+                return 1
+        for k in range(target.shape[1]):
+            if not np.isfinite(target[r, k]):
+                return 2
+        if not (np.isfinite(mask[r]) and mask[r] >= 0.0):
+            return 3
     I, K, B, S, C, U, Z, G = _sizes(dims)
     forget, peep, mix, grec, short, osig = dims[4], dims[5], dims[6], dims[7], dims[8], dims[9]
     ag, bg, ah, bh = acts[0], acts[1], acts[2], acts[3]
@@ -390,3 +403,4 @@ def run_sequences(
                 velocity[q] = momentum * velocity[q] - lr * grad[q]
                 theta[q] += velocity[q]
                 grad[q] = 0.0
+    return 0

@@ -251,16 +251,24 @@ def _alpha_beta(name: str) -> tuple[float, float]:
 
 
 def _as_2d(name: str, a: Any, width: int) -> np.ndarray:
-    """A (T, width) float64 array of finite numbers, or RnnaiError."""
-    arr = np.asarray(a, dtype=np.float64) if not isinstance(a, np.ndarray) else a
-    if arr.ndim != 2 or arr.shape[1] != width or arr.shape[0] < 1:
-        raise RnnaiError(f"{name} must have shape (T, {width}) with T >= 1, got {np.shape(a)}")
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise RnnaiError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise RnnaiError(f"{name} must be finite, got NaN or inf")
-    return arr
+    """A C-contiguous (T, width) float64 array (finiteness is checked by the kernel)."""
+    if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.flags.c_contiguous):
+        try:
+            a = np.ascontiguousarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise RnnaiError(
+                f"{name} must be a (T, {width}) array of real numbers: {err}"
+            ) from None
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] < 1:
+        raise RnnaiError(f"{name} must have shape (T, {width}) with T >= 1, got {a.shape}")
+    return a
+
+
+_KERNEL_ERRORS = {
+    1: "inputs x must be finite, got NaN or inf",
+    2: "targets must be finite, got NaN or inf",
+    3: "masks must be finite and >= 0",
+}
 
 
 class OnlineLSTM:
@@ -375,7 +383,9 @@ class OnlineLSTM:
             raise RnnaiError(f"expected {n} masks (one per sequence), got {len(masks)}")
         x_list = [_as_2d(f"x[{k}]", a, c.input_size) for k, a in enumerate(xs)]
         lengths = np.array([a.shape[0] for a in x_list], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        starts = np.zeros(n, dtype=np.int64)
+        if n > 1:
+            starts[1:] = np.cumsum(lengths)[:-1]
         total = int(lengths.sum())
         x = np.concatenate(x_list) if n > 1 else x_list[0]
         if targets is None:
@@ -394,37 +404,56 @@ class OnlineLSTM:
             m_list = []
             for k, (a, T) in enumerate(zip(masks, lengths, strict=True)):
                 m = np.asarray(a, dtype=np.float64)
-                if m.shape != (T,) or not np.isfinite(m).all() or (m < 0).any():
-                    raise RnnaiError(
-                        f"mask[{k}] must be ({T},) finite and >= 0, got shape {np.shape(a)}"
-                    )
+                if m.shape != (T,):
+                    raise RnnaiError(f"mask[{k}] must have shape ({T},), got {np.shape(a)}")
                 m_list.append(m)
-            mask = np.concatenate(m_list)
+            mask = np.concatenate(m_list) if n > 1 else np.ascontiguousarray(m_list[0])
         return x, y, mask, starts, lengths
+
+    def _check_one(
+        self, x: Any, target: Any, mask: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """`_check_sequences` for one sequence, with less Python per call (the common case)."""
+        c = self.config
+        xa = _as_2d("x", x, c.input_size)
+        T = xa.shape[0]
+        if target is None:
+            y = np.zeros((T, c.output_size))
+        else:
+            y = _as_2d("target", target, c.output_size)
+            if y.shape[0] != T:
+                raise RnnaiError(f"target must have {T} steps like its input, got {y.shape[0]}")
+        if mask is None:
+            m = np.ones(T)
+        else:
+            m = np.ascontiguousarray(mask, dtype=np.float64)
+            if m.shape != (T,):
+                raise RnnaiError(f"mask must have shape ({T},), got {np.shape(mask)}")
+        return xa, y, m, np.zeros(1, dtype=np.int64), np.array([T], dtype=np.int64)
 
     def _run(
         self,
-        xs: Sequence[Any],
-        targets: Sequence[Any] | None,
-        masks: Sequence[Any] | None,
+        data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         mode: int,
         reset: bool,
         lr: float = 0.0,
         momentum: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x, y, mask, starts, lengths = self._check_sequences(xs, targets, masks)
+        x, y, mask, starts, lengths = data
         out = np.empty((x.shape[0], self.config.output_size))
         losses = np.empty(len(lengths))
-        run_sequences(
+        code = run_sequences(
             self.theta, self._grad, self.velocity, self._dims, self._acts, self._state,
             x, y, mask, starts, lengths, mode, bool(reset), float(lr), float(momentum),
             out, losses,
         )  # fmt: skip
+        if code:
+            raise RnnaiError(_KERNEL_ERRORS[code])
         return out, losses, starts
 
     def predict(self, x: Any, *, reset: bool = True) -> np.ndarray:
         """Outputs y^k(t), (T, K), for inputs (T, I); the weights are not changed."""
-        out, _, _ = self._run([x], None, None, MODE_FORWARD, reset)
+        out, _, _ = self._run(self._check_one(x, None, None), MODE_FORWARD, reset)
         return out
 
     def gradient(
@@ -442,9 +471,7 @@ class OnlineLSTM:
             E = 1/2 sum_t mask(t) |y(t) - target(t)|^2 and dE/dw by parameter block.
         """
         self._grad[:] = 0.0
-        _, losses, _ = self._run(
-            [x], [target], None if mask is None else [mask], MODE_GRADIENT, reset
-        )
+        _, losses, _ = self._run(self._check_one(x, target, mask), MODE_GRADIENT, reset)
         grads = self._unflatten(self._grad)
         self._grad[:] = 0.0
         return float(losses[0]), grads
@@ -461,12 +488,20 @@ class OnlineLSTM:
         reset: bool = True,
     ) -> float:
         """Train on one sequence; see `train_sequences`. Returns its error E (before updates)."""
-        return float(
-            self.train_sequences(
-                [x], [target], None if mask is None else [mask], lr=lr, momentum=momentum,
-                update=update, reset=reset,
-            )[0]
-        )  # fmt: skip
+        mode = self._check_training(lr, momentum, update)
+        data = self._check_one(x, target, mask)
+        return float(self._run(data, mode, reset, lr, momentum)[1][0])
+
+    @staticmethod
+    def _check_training(lr: Any, momentum: Any, update: Any) -> int:
+        """The kernel mode for `update`, after checking lr and momentum."""
+        if update not in _UPDATES:
+            raise RnnaiError(f"update must be one of {list(_UPDATES)}, got {update!r}")
+        if not (isinstance(lr, int | float) and np.isfinite(lr) and lr >= 0):
+            raise RnnaiError(f"lr must be a finite number >= 0, got {lr!r}")
+        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
+            raise RnnaiError(f"momentum must be in [0, 1), got {momentum!r}")
+        return MODE_SEQUENCE if update == "sequence" else MODE_STEP
 
     def train_sequences(
         self,
@@ -494,13 +529,6 @@ class OnlineLSTM:
         Returns:
             (N,) each sequence's error E, summed over its steps while it was trained.
         """
-        if update not in _UPDATES:
-            raise RnnaiError(f"update must be one of {list(_UPDATES)}, got {update!r}")
-        if not (isinstance(lr, int | float) and np.isfinite(lr) and lr >= 0):
-            raise RnnaiError(f"lr must be a finite number >= 0, got {lr!r}")
-        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
-            raise RnnaiError(f"momentum must be in [0, 1), got {momentum!r}")
-        mode = MODE_SEQUENCE if update == "sequence" else MODE_STEP
-        self._grad[:] = 0.0
-        _, losses, _ = self._run(xs, targets, masks, mode, reset, lr, momentum)
-        return losses
+        mode = self._check_training(lr, momentum, update)
+        data = self._check_sequences(xs, targets, masks)
+        return self._run(data, mode, reset, lr, momentum)[1]
