@@ -360,6 +360,19 @@ def test_carried_state_continues_the_sequence_exactly() -> None:
     _assert_close({k: g1[k] + g2[k] for k in g1}, g_all, tol=1e-12)
 
 
+def test_predict_sequences_equals_one_predict_per_sequence() -> None:
+    net = OnlineLSTM(_config("1997_blocks_of_two"), seed=1)
+    xs = [_data(50 + k, T=3 + k, I=3, K=2)[0] for k in range(4)]
+    outs = net.predict_sequences(xs)
+    assert [o.shape for o in outs] == [(3 + k, 2) for k in range(4)]
+    for x, o in zip(xs, outs, strict=True):
+        np.testing.assert_array_equal(o, net.predict(x))
+    net.reset_state()
+    stream = net.predict_sequences(xs, reset=False)  # the pieces continue one another
+    np.testing.assert_allclose(np.concatenate(stream), net.predict(np.concatenate(xs)), atol=1e-14)
+    assert np.abs(stream[1] - outs[1]).max() > 1e-6
+
+
 def test_same_seed_same_net_and_state_dict_round_trip() -> None:
     cfg = _config("forget_blocks")
     a, b = OnlineLSTM(cfg, seed=5), OnlineLSTM(cfg, seed=5)

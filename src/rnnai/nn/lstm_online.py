@@ -456,6 +456,16 @@ class OnlineLSTM:
         out, _, _ = self._run(self._check_one(x, None, None), MODE_FORWARD, reset)
         return out
 
+    def predict_sequences(self, xs: Sequence[Any], *, reset: bool = True) -> list[np.ndarray]:
+        """Outputs of many sequences in one kernel call, [(T_n, K)]; weights unchanged.
+
+        With ``reset`` every sequence starts from the zero state (a test set); without it the
+        sequences continue one another (a stream cut into pieces).
+        """
+        out, _, starts = self._run(self._check_sequences(xs, None, None), MODE_FORWARD, reset)
+        ends = [*starts[1:].tolist(), out.shape[0]]
+        return [out[a:b] for a, b in zip(starts.tolist(), ends, strict=True)]
+
     def gradient(
         self, x: Any, target: Any, mask: Any = None, *, reset: bool = True
     ) -> tuple[float, dict[str, np.ndarray]]:
