@@ -387,6 +387,37 @@ def test_same_seed_same_net_and_state_dict_round_trip() -> None:
     np.testing.assert_array_equal(a.theta, c.theta)
 
 
+def test_config_sizes_and_parameter_order() -> None:
+    cfg = OnlineLSTMConfig(
+        input_size=7, output_size=7, blocks=3, cells_per_block=2, forget_gate=True,
+        peepholes=True, gate_recurrence=True, shortcuts=True,
+    )  # fmt: skip
+    assert cfg.cells == 6
+    assert cfg.sources == 1 + 7 + 6 + 3 * 3  # bias, inputs, cells, three gates per block
+    assert cfg.output_fan_in == 1 + 6 + 7
+    shapes = cfg.shapes()
+    assert list(shapes) == [n for n in lo.PARAM_NAMES if n in shapes] == list(lo.PARAM_NAMES)
+    assert shapes["W_c"] == (6, 23) and shapes["p_phi"] == (3, 2) and shapes["W_k"] == (7, 14)
+    net = OnlineLSTM(cfg)
+    assert net.theta.size == sum(a * b for a, b in shapes.values())
+    plain = OnlineLSTMConfig(input_size=2, output_size=1).shapes()
+    assert list(plain) == ["W_c", "W_in", "W_out", "W_k"]
+
+
+def test_cell_state_after_one_step_is_the_gated_cell_input_and_reset_zeroes_it() -> None:
+    cfg = OnlineLSTMConfig(input_size=2, output_size=1, blocks=2, cells_per_block=2)
+    net = OnlineLSTM(cfg, seed=8)
+    x = np.array([[0.3, -1.2]])
+    net.predict(x)
+    p, u = net.params, np.array([1.0, 0.3, -1.2, 0, 0, 0, 0])
+    y_in = 1 / (1 + np.exp(-(p["W_in"] @ u)))  # (B,)
+    g = 2 * np.tanh(0.5 * (p["W_c"] @ u))  # g(x) = 4 sigma(x) - 2
+    np.testing.assert_allclose(net.cell_state, np.repeat(y_in, 2) * g, rtol=0, atol=1e-15)
+    net.reset_state()
+    np.testing.assert_array_equal(net.cell_state, 0.0)
+    np.testing.assert_array_equal(net.predict(x, reset=False), net.predict(x))
+
+
 def test_gate_biases_are_set_per_block_cycled() -> None:
     cfg = OnlineLSTMConfig(
         input_size=2, output_size=1, blocks=4, forget_gate=True, input_gate_bias=(-0.5,),
