@@ -70,14 +70,15 @@ gives output gates (and sometimes input gates) negative initial biases, block by
 Gers et al. 2000 positive forget-gate biases.
 
 Sources checked, and what could not be. The equations above are those of the 1997 appendix, the
-2000 appendix and the 2002 paper as we transcribe them; in this session the papers' own text
-could not be retrieved (only their abstracts and secondary summaries), so four details rest on
-our reading and are recorded as such: (1) that the 2002 algorithm sends no error through the
-peepholes (the default here; ``peephole_error=True`` is the alternative); (2) the momentum form
-Delta w(t) = m Delta w(t-1) - lr dE/dw; (3) the per-paper update schedule (which experiment
-updates per step and which per sequence is left to the caller; both are provided); (4) which
-sources the 1997 nets' gates see (``gate_recurrence`` makes the previous gate activations
-sources, as in a fully connected hidden layer). Conventional hidden units (used in a few 1997
+2000 appendix and the 2002 paper as we transcribe them; the papers' own text was not at hand when
+this module was written (only their abstracts and secondary summaries were), so four details
+rest on our reading and are recorded as such: (1) that the 2002 algorithm sends no error through
+the peepholes (the default here; ``peephole_error=True`` is the alternative); (2) the momentum
+form Delta w(t) = m Delta w(t-1) - lr dE/dw; (3) which experiment updates per step and which per
+sequence (left to the caller; both are provided); (4) which sources the 1997 nets' cells and
+gates see (``gate_recurrence`` adds the gates' previous activations, a fully connected hidden
+layer). What the tests do establish is independent of those readings: the online gradient is the
+exact gradient of the graph cut as stated. Conventional hidden units (used in a few 1997
 experiments) are not provided.
 
 Speed: one numba kernel (`rnnai.nn._lstm_online_kernels.run_sequences`) runs whole sequences,
