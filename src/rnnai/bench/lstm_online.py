@@ -160,10 +160,7 @@ def bench_lstm_online(quick: bool, progress: Progress) -> list[BenchRow]:
     finally:
         torch.set_num_threads(threads)
     anchor = n / med["torch"]
-    name = (
-        "lstm_online embedded Reber 3x2 cells, online SGD, 1 update/string: OnlineLSTM (numba) "
-        "vs torch SequenceNet batch 1 (1 thread)"
-    )
+    name = "lstm_online Reber 3x2 cells, 1 SGD step/string, vs torch SequenceNet batch 1"
     return [
         BenchRow.compare(f"{name}, one call per string", n / med["per_string"], anchor, "seq/s"),
         BenchRow.compare(f"{name}, {n} strings per call", n / med["one_call"], anchor, "seq/s"),
