@@ -4,15 +4,17 @@ Papers: J. Schmidhuber, "PowerPlay: Training an Increasingly General Problem Sol
 Searching for the Simplest Still Unsolvable Problem", Frontiers in Psychology 4:313, 2013
 (arXiv:1112.5309); R. K. Srivastava, B. R. Steunebrink, M. Stollenga & J. Schmidhuber,
 "Continually Adding Self-Invented Problems to the Repertoire: First Experiments with PowerPlay",
-ICDL-EpiRob 2012 (arXiv:1210.8385); R. K. Srivastava, B. R. Steunebrink & J. Schmidhuber,
-"First Experiments with PowerPlay", Neural Networks 41:130-136, 2013.
+IEEE ICDL-EpiRob 2012; R. K. Srivastava, B. R. Steunebrink & J. Schmidhuber, "First Experiments
+with PowerPlay", Neural Networks 41:130-136, 2013 (arXiv:1210.8385).
 
 The claims are qualitative: a PowerPlay-driven self-delimiting net keeps inventing tasks it cannot
 yet solve and learns them without forgetting the old ones (acceptance rule of
 `rnnai.selfmod.powerplay`); the tasks found get harder to find over time; new skills reuse the
 existing weights, few weights change per new task; and validation stays cheap because only the
-tasks whose computation a change touches are re-tested. The papers report their results as plots
-(which we could not read); we found no number to compare with.
+tasks whose computation a change touches are re-tested. We could read only the papers' abstracts:
+their task definitions (which patterns, which fovea goals), net sizes, budgets and results (as
+far as we know plots, no headline number) are not checked, so there is no number to compare with
+and the task spaces below are ours.
 
 What runs: `rnnai.selfmod.powerplay.PowerPlay` from an all-zero net, one independent run per seed,
 until ``max_tasks`` tasks are in the repertoire or a step's search gives up after

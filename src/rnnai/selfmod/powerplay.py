@@ -4,19 +4,29 @@ Papers: J. Schmidhuber, "PowerPlay: Training an Increasingly General Problem Sol
 Searching for the Simplest Still Unsolvable Problem", Frontiers in Psychology 4:313, 2013
 (arXiv:1112.5309, 2011); R. K. Srivastava, B. R. Steunebrink, M. Stollenga & J. Schmidhuber,
 "Continually Adding Self-Invented Problems to the Repertoire: First Experiments with PowerPlay",
-ICDL-EpiRob 2012 (arXiv:1210.8385), extended as R. K. Srivastava, B. R. Steunebrink &
-J. Schmidhuber, "First Experiments with PowerPlay", Neural Networks 41:130-136, 2013.
+IEEE ICDL-EpiRob 2012, extended as R. K. Srivastava, B. R. Steunebrink & J. Schmidhuber, "First
+Experiments with PowerPlay", Neural Networks 41:130-136, 2013 (arXiv:1210.8385).
 
-The framework (Schmidhuber 2011, Algorithm 1, in its symbols): a solver s_i (a program) has solved
+Checked against the papers' abstracts: the search is over pairs of a new task and a modification
+of the current solver, until the modified solver provably solves all previously learned tasks
+plus the new one while the unmodified one does not; candidate pairs are ordered by time-optimal
+program search, by their conditional computational (time and space) complexity; the experiments'
+solver is a self-delimiting SLIM RNN whose weights encode programs, which re-uses code of earlier
+skills and prefers new tasks that "can be quickly validated because they do not require too many
+weight changes affecting too many previous tasks". Not checked (we could not read the full
+texts): the SLIM RNN's sizes and activation rule, the experiments' task definitions, their
+modification search and every number.
+
+The framework (Schmidhuber 2011, in its symbols): a solver s_i (a program) has solved
 the tasks T_1 .. T_i. Step i+1 searches pairs (T, q) of a new task T and a solver modification q
-(s_{i+1} = q(s_i)) in the order of their cost, and accepts the first pair with
+(s_{i+1} = q(s_i)) and accepts the first pair with
 
     (1) s_i does not solve T,  (2) s_{i+1} solves T,  (3) s_{i+1} solves T_1 .. T_i,
 
 ordered by a bias-optimal (Levin-style) time-sharing over the pairs, so that pairs that are short
 to describe and quick to validate come first. Validation (3) need not re-test every old task:
-an old task whose computation does not read anything q changed is provably still solved
-(the papers' "re-test only the tasks whose used connections were modified").
+an old task whose computation does not read anything q changed is provably still solved, so
+only the tasks whose computation q touches are re-tested (the dependency record).
 
 The solver here: a small self-delimiting net of binary threshold units in winner-take-all groups
 (after the SLIM RNN of the experiments). Sources are the n_in input units and the n_hid hidden
@@ -39,16 +49,25 @@ per pixel, "on" and "off", none for pixels outside the image).
 The search (`search_pair`, one numba kernel): a randomized form of Levin search. Each candidate
 is a triple (T, q, j) drawn from the prior
 
-    P(T) (the domain's task prior) * P(q | T) * P(j),   time limit t_j = T0 * 2^j,
+    P(T) (the domain's task prior) * P(q | T) * P(l),   time limit t_l = T0 * 2^l,
 
 where q is a list of k weight changes W_ij <- v, P(k) = 2^-k truncated at k_max (the last k
 takes the remaining mass), each change's source i uniform over U_old(T) (the sources active when
 the old solver runs T) plus the hidden units that earlier changes of q target (so a chain through
 fresh hidden units can be built), its target j uniform over all destinations and v uniform over
-``values``; P(j) = 2^-(j+1) truncated at j_max. The candidate's cost is every net step it runs:
-s_i on T, s_{i+1} on T and the re-tested old tasks, cut at t_j. A pair with test time t and
-probability p is drawn with a sufficient limit with probability about p T0 / (2t), each draw costs
-at most T0 2^j_max, so the expected search time is within a factor O(j_max) of Levin's t / p.
+``values``; P(l) = 2^-(l+1) truncated at l_max (``max_doublings``). The candidate's cost is every
+net step it runs: s_i on T, s_{i+1} on T and the re-tested old tasks, cut at t_l. A pair with
+test time t <= T0 2^l_max and probability p is drawn with a sufficient limit with probability
+at least about p T0 / (2t), and a draw costs on average at most T0 (l_max / 2 + 1) steps, so the
+expected search time is within a factor of about l_max + 2 of Levin's t / p. Every task has a
+non-empty U_old(T) here (patterns are non-zero, the fovea always sees pixels).
+
+Why a net and not programs of the OOPS machine (`rnnai.search`): the experiments' solver is a
+net, and a net gives an exact, cheap dependency record: Eq. 4 is a by-product of the run, and
+the argument above shows that weights outside it cannot change the run. OOPS keeps solved
+programs as frozen prefixes of one growing tape and only appends, so its solver is never
+modified in place; a PowerPlay on it would need a solver that rewrites shared code, with a
+record of the tape cells each task reads, which is more machinery for the same test.
 
 Choices where the papers are silent or that are ours, and deviations:
 
@@ -69,11 +88,14 @@ Examples:
     >>> rec = pp.step()
     >>> rec is not None and pp.solves(rec.task) and rec.retested == 0
     True
-    >>> W = np.zeros((5, 5)); W[0, 2] = 2.0; W[0, 4] = 1.0  # input 0 -> class 0 and halt
-    >>> dom.tasks[int(np.flatnonzero((dom.tasks[:, 1] == 0))[0])].tolist()
-    [0, 0]
-    >>> run_task(W, net, dom, 0)  # pattern 001 (bit 0 on): class 0 after one step
+    >>> W = np.zeros((net.n_src, net.n_dst))
+    >>> W[0, 2] = 2.0; W[0, 4] = 1.0  # input 0 -> class unit 0, input 0 -> halt
+    >>> dom.describe(0)
+    'classify 001 as 0'
+    >>> run_task(W, net, dom, 0)  # (class, steps, used sources)
     (0, 1, [0])
+    >>> dependent_tasks(np.array([[True, False], [False, True]]), [1]).tolist()
+    [False, True]
 """
 
 from __future__ import annotations
@@ -162,7 +184,7 @@ class PowerPlayConfig:
     Attributes:
         max_changes: k_max, the most weight changes of one modification.
         base_time: T0, the time limit (net steps) of the shortest candidates.
-        max_doublings: j_max, the most doublings of the time limit.
+        max_doublings: l_max, the most doublings of the time limit.
         max_candidates: Candidates tried in one step before the step gives up.
         track_dependencies: Re-test only the tasks whose used sources a change touches
             (False: re-test every old task, the baseline).
@@ -355,7 +377,7 @@ def _search(W: np.ndarray, dims: np.ndarray, kind: int, pats: np.ndarray, image:
             rep: np.ndarray, used: np.ndarray, track: bool, rng: np.ndarray,
             params: np.ndarray, changes: np.ndarray, retested: np.ndarray,
             stats: np.ndarray) -> None:  # fmt: skip
-    k_max, t0, j_max, max_cand = params[0], params[1], params[2], params[3]
+    k_max, t0, l_max, max_cand = params[0], params[1], params[2], params[3]
     n_in, n_hid, n_out = dims[0], dims[1], dims[3]
     n_src, n_dst = n_in + n_hid, n_hid + n_out + 1
     n_val, n_rep = values.shape[0], rep.shape[0]
@@ -368,10 +390,10 @@ def _search(W: np.ndarray, dims: np.ndarray, kind: int, pats: np.ndarray, image:
         u = _uniform(rng)
         ti = min(np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1)
         a, b = tasks[ti, 0], tasks[ti, 1]
-        j = 0
-        while j < j_max and _uniform(rng) < 0.5:
-            j += 1
-        limit = t0 * (2**j)
+        l = 0
+        while l < l_max and _uniform(rng) < 0.5:
+            l += 1
+        limit = t0 * (2**l)
         out, cost = _run(W, dims, kind, pats, image, view, a, u_old)  # condition (1)
         if out == b or cost > limit:
             spent += min(cost, limit)
@@ -423,7 +445,7 @@ def _search(W: np.ndarray, dims: np.ndarray, kind: int, pats: np.ndarray, image:
             W[int(changes[c, 0]), int(changes[c, 1])] = saved[c]
         spent += min(cost, limit)
         if ok:
-            stats[0], stats[1], stats[2], stats[3] = 1, ti, k, j
+            stats[0], stats[1], stats[2], stats[3] = 1, ti, k, l
             stats[4], stats[5], stats[6], stats[7] = cand, spent, n_re, c1
             return
     stats[0], stats[4], stats[5] = 0, max_cand, spent
