@@ -204,7 +204,7 @@ class PowerPlayConfig:
             raise RnnaiError(f"max_candidates must be >= 1, got {self.max_candidates}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Domain:
     """A task space with its prior (build with `pattern_domain` or `fovea_domain`).
 
@@ -618,7 +618,7 @@ class StepRecord:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-@dataclass
+@dataclass(eq=False)
 class PowerPlay:
     """The PowerPlay loop on a WTA net: `step` adds one self-invented task to the repertoire.
 
