@@ -16,6 +16,7 @@ from rnnai.experiments.selfmod_powerplay import (
     build_domain,
     halves_gap,
     powerplay_judgement,
+    prefix_costs,
     records_exact,
     retention_check,
 )
@@ -44,13 +45,25 @@ def test_every_verdict_is_reachable_and_reproduced_is_not() -> None:
     ok = [[True, True]] * 4
     late, early = [5.0, 6.0, 5.5, 7.0], [2.0, 3.0, 2.5, 3.0]
     with_, without = [1.0, 1.5, 1.0, 2.0], [4.0, 4.0, 4.0, 4.0]
-    good = powerplay_judgement(ok, late, early, with_, without, setup="s")
+    cheap, dear = [10.0, 11.0, 10.5, 12.0], [12.0, 13.5, 12.0, 14.0]
+    good = powerplay_judgement(ok, late, early, with_, without, cost_with=cheap,
+                               cost_without=dear, setup="s")  # fmt: skip
     assert good.verdict == "partial" and all(e.passed for e in good.evidence)
-    assert len(good.evidence) == 3
-    mixed = powerplay_judgement(ok, early, late, with_, without, setup="s")
-    assert mixed.verdict == "partial" and not mixed.evidence[1].passed
-    bad = powerplay_judgement([[False]] * 4, early, late, without, with_, setup="s")
+    assert len(good.evidence) == 4
+    mixed = powerplay_judgement(ok, early, late, with_, without, cost_with=dear,
+                                cost_without=cheap, setup="s")  # fmt: skip
+    assert mixed.verdict == "partial"
+    assert [e.passed for e in mixed.evidence] == [True, False, True, False]
+    bad = powerplay_judgement([[False]] * 4, early, late, without, with_, cost_with=dear,
+                              cost_without=cheap, setup="s")  # fmt: skip
     assert bad.verdict == "not_reproduced"
+
+
+def test_prefix_costs_sum_the_shorter_runs_length() -> None:
+    assert prefix_costs([4, 4, 100], [8, 8]) == (3.0, 4.0)
+    assert prefix_costs([1], [0, 5]) == (0.0, 0.0)
+    with pytest.raises(RnnaiError, match="a task each"):
+        prefix_costs([], [3])
 
 
 def test_build_domain_rejects_an_unknown_domain() -> None:
@@ -103,6 +116,10 @@ def test_smoke_run_writes_a_consistent_result(name: str, tmp_path: Path) -> None
     )
     for run in runs:
         assert len({h["task"] for h in run["history"]}) == run["tasks"]
+    m_with = m["log2_search_cost_first_m_tasks_with_tracking"]
+    m_without = m["log2_search_cost_first_m_tasks_without_tracking"]
+    assert len(m_with) == len(m_without) == 2 and len(res["judgement"]["evidence"]) == 4
+    assert len(m["tasks_per_run_without_tracking"]) == 2
     for plot in ("search_cost.png", "reuse_retests.png"):
         assert plot in res["plots"] and (tmp_path / name / plot).stat().st_size > 1000
 

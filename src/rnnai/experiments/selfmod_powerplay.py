@@ -28,22 +28,27 @@ weights left unchanged) and the old tasks re-tested for the accepted pair with d
 and without it (then all old tasks are re-tested).
 
 Verdict (`rnnai.runtime.verdict.judge`; not the papers' net, sizes or search, so at most
-"partial"; one trial = one seed's run; "reproduced" would need 10), three tests of ours:
+"partial"; one trial = one seed's run; "reproduced" would need 10), four tests of ours:
 
 1. `check` over every task of every seed: the final solver still solves it (a fresh run, not the
    dependency records);
 2. `comparison`, paired by seed: the mean log2 search cost of the later half of the tasks exceeds
    that of the earlier half (the problems get harder to find);
 3. `comparison`, paired by seed: fewer old tasks are re-tested per step with dependency tracking
-   than without it (re-test saving > 1).
+   than without it (re-test saving > 1);
+4. `comparison`, paired by seed: a second run per seed with the same random stream but without
+   dependency tracking (every old task re-tested, and paid for in the candidates' time limits)
+   needs more search (log2 of the summed net steps) for its first m tasks than the run with
+   tracking, m the shorter run's task count.
 
 There is no training or test set: every task is invented by the system. What keeps the check
 honest is that it re-runs every task from scratch on the final weights, independent of the
 records the search used to skip re-tests; the records themselves are compared with fresh runs
 (``records_exact`` in the metrics).
 
-Scales: ``smoke`` 2 seeds x 5 tasks (seconds); ``quick`` 10 seeds x up to 40 tasks, 4 million
-candidates per step (a few minutes); ``paper`` 20 seeds x up to 200 tasks, bigger nets
+Scales (each seed runs twice, with and without tracking): ``smoke`` 2 seeds x 5 tasks (seconds);
+``quick`` 10 seeds x up to 40 tasks, 4 million candidates per step (a few minutes); ``paper``
+20 seeds x up to 200 tasks, bigger nets
 (8-bit patterns, a 12x12 image), 50 million candidates per step (hours; checkpointed after every
 accepted task).
 
@@ -52,8 +57,11 @@ Examples:
     4.0
     >>> retention_check([[True, True], [True]]).passed
     True
+    >>> prefix_costs([10, 20, 30], [40, 40])  # m = 2
+    (4.906890595608519, 6.321928094887363)
     >>> j = powerplay_judgement([[True]] * 3, [2.0, 3.0, 1.5], [1.0, 2.0, 1.0],
-    ...                         [1.0, 2.0, 1.0], [4.0, 5.0, 6.0], setup="s")
+    ...                         [1.0, 2.0, 1.0], [4.0, 5.0, 6.0], cost_with=[9.0, 9.5, 9.0],
+    ...                         cost_without=[9.5, 9.0, 9.2], setup="s")
     >>> j.verdict
     'partial'
 """
@@ -61,6 +69,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -85,6 +94,7 @@ __all__ = [
     "build_domain",
     "halves_gap",
     "powerplay_judgement",
+    "prefix_costs",
     "records_exact",
     "retention_check",
 ]
@@ -98,6 +108,15 @@ def halves_gap(values: Sequence[float]) -> float:
         raise RnnaiError(f"halves_gap needs at least 2 values, got {len(x)}")
     h = len(x) // 2
     return float(x[len(x) - h :].mean() - x[:h].mean())
+
+
+def prefix_costs(with_: Sequence[int], without: Sequence[int]) -> tuple[float, float]:
+    """log2 of the summed search cost of the first m tasks of two runs, m the shorter length."""
+    m = min(len(with_), len(without))
+    if m < 1:
+        raise RnnaiError(f"prefix_costs needs two runs with a task each, got {len(with_)} and "
+                         f"{len(without)}")  # fmt: skip
+    return float(np.log2(max(sum(with_[:m]), 1))), float(np.log2(max(sum(without[:m]), 1)))
 
 
 def retention_check(solved: Sequence[Sequence[bool]]) -> Evidence:
@@ -120,6 +139,8 @@ def powerplay_judgement(
     retested_with: Sequence[float],
     retested_without: Sequence[float],
     *,
+    cost_with: Sequence[float],
+    cost_without: Sequence[float],
     setup: str,
 ) -> Judgement:
     """The verdict of the module docstring.
@@ -130,6 +151,8 @@ def powerplay_judgement(
         early_cost: Per run, the same for the earlier half.
         retested_with: Per run, mean old tasks re-tested per step with dependency tracking.
         retested_without: Per run, the same without tracking (all old tasks).
+        cost_with: Per seed, log2 of the search cost of the first m tasks with tracking.
+        cost_without: Per seed, the same for the run without tracking (`prefix_costs`).
         setup: The setup in words.
 
     Returns:
@@ -152,6 +175,14 @@ def powerplay_judgement(
             paired=True,
             claim="dependency tracking re-tests fewer old tasks per step than re-testing all",
         ),  # fmt: skip
+        comparison(
+            cost_with,
+            cost_without,
+            lower_is_better=True,
+            paired=True,
+            claim="with dependency tracking the first m tasks cost less search than without "
+            "(log2 net steps, same seed)",
+        ),
     ]
     return judge(tests, paper_setup=False, setup=setup, trials=len(late_cost),
                  required=required_trials(None, statistical=True))  # fmt: skip
@@ -245,33 +276,39 @@ class _PowerPlayExperiment(Experiment):
                                  max_doublings=c["max_doublings"],
                                  max_candidates=c["max_candidates"])  # fmt: skip
         loaded = ctx.checkpointer.load()
-        state: dict[str, Any] = {"runs": {}} if loaded is None else loaded[1]
-        players: list[PowerPlay] = []
-        with ctx.progress(c["seeds"] * c["max_tasks"], "tasks") as task:
-            for s in range(c["seeds"]):
-                dom, net = build_domain(c, ctx.rng("image", s))
-                pp = PowerPlay(dom, net, search, seed=derive_seed(ctx.seed, ctx.name, "run", s))
-                saved = state["runs"].get(str(s))
-                if saved is not None:
-                    pp.load_state_dict(saved["player"])
-                done = saved is not None and saved["done"]
-                task.advance(len(pp.repertoire))
-                while not done:
-                    rec = pp.step()
-                    done = rec is None or len(pp.repertoire) >= c["max_tasks"]
-                    state["runs"][str(s)] = {"player": pp.state_dict(), "done": done}
-                    ctx.checkpointer.save({}, state)
-                    if rec is not None:
-                        task.advance()
-                        ctx.log(
-                            f"seed {s} task {rec.step}: {rec.description} (search "
-                            f"{rec.search_steps} steps, {rec.weights_changed} weights changed, "
-                            f"re-tested {rec.retested}/{rec.retested_without_tracking})"
-                        )
-                players.append(pp)
-        return self._outcome(ctx, players)
+        state: dict[str, Any] = {"runs": {}, "baseline": {}} if loaded is None else loaded[1]
+        players: dict[str, list[PowerPlay]] = {"runs": [], "baseline": []}
+        with ctx.progress(2 * c["seeds"] * c["max_tasks"], "tasks") as task:
+            for key, track in (("runs", True), ("baseline", False)):
+                cfg = replace(search, track_dependencies=track)
+                for s in range(c["seeds"]):
+                    dom, net = build_domain(c, ctx.rng("image", s))
+                    seed = derive_seed(ctx.seed, ctx.name, "run", s)  # the same for both
+                    pp = PowerPlay(dom, net, cfg, seed=seed)
+                    saved = state[key].get(str(s))
+                    if saved is not None:
+                        pp.load_state_dict(saved["player"])
+                    done = saved is not None and saved["done"]
+                    task.advance(len(pp.repertoire))
+                    while not done:
+                        rec = pp.step()
+                        done = rec is None or len(pp.repertoire) >= c["max_tasks"]
+                        state[key][str(s)] = {"player": pp.state_dict(), "done": done}
+                        ctx.checkpointer.save({}, state)
+                        if rec is not None:
+                            task.advance()
+                            ctx.log(
+                                f"{'tracking' if track else 'no tracking'}, seed {s}, task "
+                                f"{rec.step}: {rec.description} (search {rec.search_steps} "
+                                f"steps, {rec.weights_changed} weights changed, re-tested "
+                                f"{rec.retested}/{rec.retested_without_tracking})"
+                            )
+                    players[key].append(pp)
+        return self._outcome(ctx, players["runs"], players["baseline"])
 
-    def _outcome(self, ctx: RunContext, players: list[PowerPlay]) -> Outcome:
+    def _outcome(
+        self, ctx: RunContext, players: list[PowerPlay], baselines: list[PowerPlay]
+    ) -> Outcome:
         c = ctx.config
         runs: list[dict[str, Any]] = []
         solved, late, early, with_, without = [], [], [], [], []
@@ -303,7 +340,20 @@ class _PowerPlayExperiment(Experiment):
         setup = (f"{c['domain']}: WTA threshold net ({c['hidden']} hidden), randomized Levin "
                  f"search over (task, modification, time limit), {c['seeds']} seeds x up to "
                  f"{c['max_tasks']} tasks")  # fmt: skip
-        judgement = powerplay_judgement(solved, late, early, with_, without, setup=setup)
+        prefix = [
+            prefix_costs([r.search_steps for r in a.history], [r.search_steps for r in b.history])
+            for a, b in zip(players, baselines, strict=True)
+        ]
+        judgement = powerplay_judgement(
+            solved,
+            late,
+            early,
+            with_,
+            without,
+            cost_with=[p[0] for p in prefix],
+            cost_without=[p[1] for p in prefix],
+            setup=setup,
+        )
         all_h = [r for run in runs for r in run["history"]]
         tot_with = sum(r["retested"] for r in all_h)
         tot_without = sum(r["retested_without_tracking"] for r in all_h)
@@ -329,6 +379,9 @@ class _PowerPlayExperiment(Experiment):
                 for run in runs
                 if run["tasks"] >= 2
             ],  # fmt: skip
+            "log2_search_cost_first_m_tasks_with_tracking": [p[0] for p in prefix],
+            "log2_search_cost_first_m_tasks_without_tracking": [p[1] for p in prefix],
+            "tasks_per_run_without_tracking": [len(b.repertoire) for b in baselines],
             "runs": runs,
         }
         title = f"PowerPlay, {c['domain']} ({len(runs)} runs)"
@@ -339,7 +392,10 @@ class _PowerPlayExperiment(Experiment):
             f"Seed 0's first tasks: {seq}. Tasks per run {metrics['tasks_per_run']}; "
             f"{metrics['mean_weights_changed_per_task']:.2f} weights changed per task on average "
             f"(reuse {metrics['mean_reuse']:.3f}); re-tested {tot_with} old tasks with tracking "
-            f"against {tot_without} without (saving {saving:.2f}x)."
+            f"against {tot_without} without (saving {saving:.2f}x). Search for the first m tasks "
+            f"(m = the shorter of the paired runs) without tracking costs "
+            f"{np.mean([p[1] - p[0] for p in prefix]):+.2f} log2 net steps on average against "
+            "the same seed's run with tracking."
         )
         return Outcome(headline=saving, metrics=metrics, verdict=judgement, plots=plots,
                        notes=notes)  # fmt: skip
