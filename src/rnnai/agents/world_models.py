@@ -22,10 +22,10 @@ kernel 5, 5, 6, 6 (stride 2; 128, 64, 32 ReLU channels, then 3 sigmoid channels:
 256 units; 5 x 3 x 32 mixture outputs) has 422,368 weights with one bias vector per LSTM gate
 (PyTorch's LSTM keeps two, so `MDNRNN.n_params` is 1,024 more: 423,392). Both counts follow from
 the layer sizes; the layer sizes come from our reading of the paper's appendix and of the
-authors' public code (the kernel sizes and the two counts could not be re-checked against the paper's text here;
-the 64x64x3 frames, z of 32, 256 LSTM units, 5 mixtures and the 867-weight C were checked against
-secondary summaries). `controller_dim` gives C's size, `controller_actions` evaluates a whole
-population of controllers at once.
+authors' public code (the kernel sizes and the two counts could not be re-checked against the
+paper's text here; the 64x64x3 frames, z of 32, 256 LSTM units, 5 mixtures and the 867-weight C
+were checked against secondary summaries). `controller_dim` gives C's size,
+`controller_actions` evaluates a whole population of controllers at once.
 
 Data. `RolloutData` holds frames (uint8), actions, rewards and episode ends of many episodes;
 `save_rollouts` / `load_rollouts` store it as one compressed ``.npz`` (never a pickle: it is read

@@ -825,7 +825,8 @@ def _run_dream(ctx: RunContext) -> Outcome:
     dodge = cfg["dodge"]
     n_data = cfg["data"]["episodes"]
     train_seeds = [2 * i for i in range(n_data)]
-    data = _collect(ctx, train_seeds, max(n_data, 1),
+    # chunks of at most 500 episodes (the paper scale's 10,000 are cached chunk by chunk)
+    data = _collect(ctx, train_seeds, min(n_data, 500),
                     lambda i, s: collect_dodge(s, dodge, ctx.rng("data", i)))  # fmt: skip
     real_budget = int(len(data.frames))
     ctx.log(f"{n_data} random episodes, {real_budget} real steps, mean length "
