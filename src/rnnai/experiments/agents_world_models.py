@@ -56,7 +56,7 @@ scale's are ours. The paper scale holds all frames in memory (10,000 x 1,000 fra
 
 Checkpoints: the random episodes are cached in chunks (``rollouts_00000.npz``, ...), V and M
 train with ``ctx.checkpointer`` after every epoch, the CMA-ES searches with their own
-checkpoint file (``cmaes.safetensors``); a killed run resumes each stage exactly.
+checkpoint file (``checkpoint_cmaes.safetensors``); a killed run resumes each stage exactly.
 
 Examples:
     >>> track_split(4, 3)
@@ -359,9 +359,9 @@ class _Hooks:
 def _evolve(
     ctx: RunContext, problems: Mapping[str, Problem], cmaes: dict[str, Any], max_evals: int | None
 ) -> dict[str, Any]:
-    """CMA-ES on each problem (a plan of runs, checkpointed in ``cmaes.safetensors``)."""
+    """CMA-ES on each problem (a plan of runs, checkpointed in ``checkpoint_cmaes.safetensors``)."""
     ckpt = Checkpointer(
-        ctx.out_dir / "cmaes.safetensors",
+        ctx.out_dir / "checkpoint_cmaes.safetensors",
         {"experiment": ctx.name, "scale": ctx.scale, "seed": ctx.seed, "config": ctx.config},
     )
 
@@ -387,7 +387,10 @@ def _evolve(
 
 def _fresh(ctx: RunContext) -> None:
     if not ctx.resume:
-        for p in [*ctx.out_dir.glob("rollouts_*.npz"), ctx.out_dir / "cmaes.safetensors"]:
+        for p in [
+            *ctx.out_dir.glob("rollouts_*.npz"),
+            ctx.out_dir / "checkpoint_cmaes.safetensors",
+        ]:
             p.unlink(missing_ok=True)
 
 
@@ -932,7 +935,7 @@ def real_budget_check(budget: int, rollouts: int) -> Any:
 def _evolve_real(
     ctx: RunContext, problem: DodgeRealProblem, cm: dict[str, Any], budget: int
 ) -> dict[str, Any]:
-    path = ctx.out_dir / "cmaes_real.safetensors"
+    path = ctx.out_dir / "checkpoint_cmaes_real.safetensors"
     if not ctx.resume:
         path.unlink(missing_ok=True)
     ckpt = Checkpointer(path, {"experiment": ctx.name, "scale": ctx.scale, "seed": ctx.seed,
