@@ -144,3 +144,24 @@ def test_carracing_smoke_run_through_the_cli(tmp_path: Path) -> None:
     assert len(m["scores_with_m"]) == len(m["scores_z_only"]) == 2
     assert data["verdict"] in {"partial", "not_reproduced"}  # smoke never reproduces
     assert (tmp_path / name / "real_vs_dream.png").stat().st_size > 1000
+
+
+def test_a_run_killed_after_training_v_resumes_to_the_uninterrupted_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rnnai.experiments.agents_world_models as wm
+
+    name = "agents.world_models_dream"
+    whole = _smoke(name, tmp_path / "whole")
+
+    def killed(*args: object, **kwargs: object) -> float:
+        raise KeyboardInterrupt  # the process dies while M trains, after V's checkpoint
+
+    with monkeypatch.context() as m:
+        m.setattr(wm, "mdn_epoch", killed)
+        CliRunner().invoke(main, ["run", name, "--scale", "smoke", "--out",
+                                  str(tmp_path / "cut"), "--quiet"])  # fmt: skip
+    assert not (tmp_path / "cut" / name / "result.json").exists()
+    assert (tmp_path / "cut" / name / "checkpoint.safetensors").exists()  # V's epoch was saved
+    resumed = _smoke(name, tmp_path / "cut", "--resume")
+    assert resumed["metrics"] == whole["metrics"]
