@@ -1,4 +1,4 @@
-"""rnnai.agents.world_model: M and C against direct transcriptions, gradients, training, planning."""
+"""rnnai.agents.world_model: M and C against direct transcriptions, gradients, training, plans."""
 
 from __future__ import annotations
 

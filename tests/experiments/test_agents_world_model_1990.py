@@ -71,7 +71,7 @@ def test_evolution_without_model_keeps_the_best_and_respects_the_budget() -> Non
     seen: list[float] = []
 
     def fitness(ctrl: RecurrentController, k: int) -> tuple[float, int]:
-        v = -float((ctrl.e - 2.0).abs().sum())  # best at e = 2
+        v = -float((ctrl.e.detach() - 2.0).abs().sum())  # best at e = 2
         seen.append(v)
         return v, 10
 

@@ -108,7 +108,8 @@ class ModelQueryPolicy:
         d = n_obs + hid + 1
         rows = np.repeat(g, repeats, axis=0)  # (P r, size)
         self.W = rows[:, : (1 + query_dim) * d].reshape(-1, 1 + query_dim, d)  # (P r, 1+k, d)
-        self.V = rows[:, (1 + query_dim) * d :].reshape(rows.shape[0], hid, query_dim)  # (P r, H, k)
+        n_rows = rows.shape[0]
+        self.V = rows[:, (1 + query_dim) * d :].reshape(n_rows, hid, query_dim)  # (P r, H, k)
         p = {k: v.detach().double().numpy() for k, v in model.named_parameters()}
         self.Wx, self.Wa, self.Wh, self.b = p["W_x"], p["W_a"], p["W_h"], p["b"]
         self.h = np.zeros((rows.shape[0], hid))

@@ -21,7 +21,8 @@ M):
   observation x, x', theta, theta'), episodes from random starts, at most ``cap`` steps. M
   predicts the next observation and the logit of "still balancing"; C maximizes the expected
   number of steps balanced in M's imagination, H steps from recorded states (M trained on
-  windows of ``window`` steps from h = 0, and imagined rollouts start from h = 0 too). Measure: steps balanced on ``eval_starts`` held-out starts.
+  windows of ``window`` steps from h = 0, and imagined rollouts start from h = 0 too).
+  Measure: steps balanced on ``eval_starts`` held-out starts.
 * **planning**: the same M after training; each real step executes the first action of the best
   of N candidate sequences scored by imagined rollouts through M (`plan_first_actions`; C's own
   plan is one candidate). Costs no extra environment steps.
@@ -452,15 +453,14 @@ def _dream_vs_real(m: RecurrentWorldModel, c: RecurrentController, start: np.nda
     with torch.no_grad():
         x0 = torch.as_tensor(real["obs"][:, 0], dtype=torch.float32)
         dream = imagine(m, c, x0, horizon=horizon)
+    alive = torch.sigmoid(dream.reward[0]).numpy().astype(np.float64)
     return {"real": real["next_obs"][0, :horizon].tolist(),
             "dream": dream.obs[0].numpy().astype(np.float64).tolist(),
-            "dream_alive": torch.sigmoid(dream.reward[0]).numpy().astype(np.float64).tolist()}  # fmt: skip
+            "dream_alive": alive.tolist()}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- verdict
-def world_model_judgement(
-    per: dict[str, list[float]], *, setup: str
-) -> Judgement:
+def world_model_judgement(per: dict[str, list[float]], *, setup: str) -> Judgement:
     """The verdict of the module docstring from per-seed numbers.
 
     Args:
@@ -487,7 +487,7 @@ def world_model_judgement(
 
 @register
 class WorldModel1990Experiment(Experiment):
-    """Controller trained through a frozen recurrent world model (1990): pole, flip-flop, planning."""
+    """Controller trained through a frozen recurrent world model (1990): pole, flip-flop, plans."""
 
     name = NAME
     system = "Controller + world model (1990)"
@@ -560,7 +560,8 @@ class WorldModel1990Experiment(Experiment):
             _plot_bars(per, ctx.out_dir / "with_vs_without_model.png"),
         ]
         notes = (
-            f"Held-out steps balanced (cap {cfg['cap']}): C through M {means['pole_with_model']:.1f}, "
+            f"Held-out steps balanced (cap {cfg['cap']}): C through M "
+            f"{means['pole_with_model']:.1f}, "
             f"planning through M {means['pole_planning']:.1f}, C evolved without M "
             f"{means['pole_without_model']:.1f} on the same {means['pole_env_steps']:.0f} "
             f"environment steps (mean). Flip-flop held-out fraction right: through M "
