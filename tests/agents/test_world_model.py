@@ -133,6 +133,7 @@ def test_imagine_feeds_predictions_back_or_follows_given_inputs() -> None:
         imagine(m, None, x0, horizon=2)
 
 
+@torch.no_grad()
 def test_model_loss_ignores_masked_steps_and_inputs_after_failure() -> None:
     m, _ = _nets()
     obs, act = torch.randn(2, 4, 2, dtype=D), torch.randn(2, 4, 1, dtype=D)

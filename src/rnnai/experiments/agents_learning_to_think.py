@@ -32,7 +32,7 @@ setup; ``trials`` = seeds, 10 required), paired over seeds:
   difference > 0 is the test; ties fail it).
 
 Scales: ``smoke`` 2 seeds, tiny budgets; ``quick`` 10 seeds, criterion 1,000 steps from 3 starts,
-budget 150,000 steps (about 3 minutes on one idle core); ``paper`` 30 seeds, larger budgets and
+budget 150,000 steps (2 minutes measured on 2 shared cores); ``paper`` 30 seeds, larger budgets and
 more of M's data (checkpointed after every seed).
 
 Development runs (all on trial seed 0, which the runs' derived trial seeds do not include): with

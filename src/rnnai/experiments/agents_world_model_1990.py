@@ -49,9 +49,10 @@ are unknown; ``trials`` = seeds, 10 required), tests paired over seeds:
 * `comparison`: on the flip-flop, C trained through M is right on more held-out steps than C
   evolved without M.
 
-Scales: ``smoke`` 2 seeds, tiny budgets (seconds); ``quick`` 10 seeds (about 5 minutes on one
-core); ``paper`` 20 seeds, longer episodes and more iterations (the 1990 budgets are unknown;
-checkpointed after every finished (task, seed), so a killed run resumes there).
+Scales: ``smoke`` 2 seeds, tiny budgets (seconds); ``quick`` 10 seeds (15 minutes measured on
+2 cores shared with other work); ``paper`` 20 seeds, longer episodes and more iterations (the
+1990 budgets are unknown; checkpointed after every finished seed, so a killed run resumes at
+the next seed).
 
 Examples:
     >>> starts = pole_starts(seed=0, n=3, stream="train")
@@ -238,7 +239,7 @@ def evaluate_pole(policy: Policy, starts: np.ndarray, cap: int) -> np.ndarray:
     return run_pole_episodes(policy, starts, cap)["steps"]
 
 
-def _tensors(eps: list[dict[str, np.ndarray]]) -> tuple[Tensor, ...]:
+def _tensors(eps: list[dict[str, np.ndarray]]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     keys = ("obs", "act", "next_obs", "reward", "mask")
     length = max(e["mask"].shape[1] for e in eps)
 
@@ -247,8 +248,8 @@ def _tensors(eps: list[dict[str, np.ndarray]]) -> tuple[Tensor, ...]:
         return np.pad(a, width)
 
     cat = {k: np.concatenate([pad(e[k]) for e in eps]) for k in keys}
-    return tuple(torch.as_tensor(cat[k], dtype=torch.bool if k == "mask" else torch.float32)
-                 for k in keys)  # fmt: skip
+    obs, act, nxt, rew = (torch.as_tensor(cat[k], dtype=torch.float32) for k in keys[:4])
+    return obs, act, nxt, rew, torch.as_tensor(cat["mask"], dtype=torch.bool)
 
 
 def _nets(cfg: dict[str, Any], seed: int, n_obs: int, squash: str) -> tuple[Any, Any, Any]:
