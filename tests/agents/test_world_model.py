@@ -208,3 +208,18 @@ def test_planning_picks_the_action_the_model_rewards() -> None:
     with pytest.raises(RnnaiError):
         plan_first_actions(m, c, torch.zeros(1, 1, dtype=D), m.initial_state(1), horizon=2,
                            candidates=4, binary=True, generator=torch.Generator())  # fmt: skip
+
+
+def test_given_zero_start_states_equal_the_default_and_others_change_the_rollout() -> None:
+    m, c = _nets()
+    starts = torch.randn(6, 2, dtype=D)
+
+    def run(states: torch.Tensor | None) -> list[float]:
+        c2 = RecurrentController(n_in=2, n_act=1, hidden=2,
+                                 generator=torch.Generator().manual_seed(5), dtype=D)  # fmt: skip
+        return train_controller_through_model(m, c2, starts, horizon=3, binary=True, steps=3,
+                                              lr=0.01, batch=6, generator=torch.Generator(),
+                                              start_states=states)  # fmt: skip
+
+    assert run(None) == run(torch.zeros(6, 3, dtype=D))
+    assert run(None) != run(torch.ones(6, 3, dtype=D))

@@ -42,6 +42,13 @@ steps and C with M in 86,200; with criterion 1,000 from 3 starts and no query un
 alone 129,364. The last setting is the one used: a choice made after seeing one seed, which the
 held-out seeds of the quick run test again.
 
+Outcome at quick scale (results/agents.learning_to_think): not reproduced. C alone (33 weights)
+solved all 10 seeds, C with M (54 weights) 4 of 10 within the budget, and needed more
+environment steps; M's own data were only about 2% of its total. Here the recurrent C alone
+learns the velocities from reward quickly, M's state (trained on failing random-action
+episodes) is not an easy code for them, and the query units enlarge C's search space; a task
+where M's knowledge is harder to rediscover from reward would be the next test.
+
 Examples:
     >>> starts = think_starts(seed=0, n=2, stream="eval")
     >>> starts.shape
