@@ -54,6 +54,12 @@ Scales: ``smoke`` 2 seeds, tiny budgets (seconds); ``quick`` 10 seeds (15 minute
 1990 budgets are unknown; checkpointed after every finished seed, so a killed run resumes at
 the next seed).
 
+Outcome at quick scale (results/agents.world_model_1990): partial. The flip-flop is learned
+through M (0.963 of held-out steps right against 0.574 without M, paired over 10 seeds); on the
+pole, C through M (190 held-out steps of 300), planning through M (171) and the evolved C (196)
+are not told apart on about 3,200 environment steps; M's open-loop imagination drifts from the
+real trajectory after some ten steps (``imagined_vs_real.png``).
+
 Examples:
     >>> starts = pole_starts(seed=0, n=3, stream="train")
     >>> starts.shape
