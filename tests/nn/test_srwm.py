@@ -157,6 +157,28 @@ def test_layer_without_input_softmax_matches_the_authors_few_shot_layer() -> Non
     assert torch.autograd.gradcheck(lambda a: layer(a)[0], (hg,), eps=1e-6, atol=1e-6)
 
 
+def test_pre_norm_layer_reads_the_normalised_input_and_adds_the_raw_one() -> None:
+    """pre_norm=True: the SRWM of every head reads LayerNorm(h), the residual is h itself:
+    out = h + W_o y(LayerNorm(h)); differentiable; and it differs from the default layer."""
+    torch.manual_seed(5)
+    layer = SRWMLayer(6, num_heads=2, input_softmax=False, beta_init=0.0, pre_norm=True).double()
+    h = 0.2 * torch.randn(2, 5, 6, dtype=D64)
+    out, W = layer(h)
+    ln = torch.nn.functional.layer_norm(h, (6,))  # weight 1, bias 0 at initialisation
+    x = ln.view(2, 5, 2, 3).transpose(1, 2).reshape(4, 5, 3)
+    y, Wref = reference(x, layer.W0.detach().repeat(2, 1, 1), 3, 4)
+    y = y.view(2, 2, 5, 3).transpose(1, 2).reshape(2, 5, 6)
+    torch.testing.assert_close(out, h + layer.out(y), rtol=0, atol=1e-10)
+    torch.testing.assert_close(W, Wref.view(2, 2, 13, 3), rtol=0, atol=1e-10)
+    layer.pre_norm = False
+    assert (layer(h)[0] - out).abs().max() > 1e-3
+    layer.pre_norm = True
+    hg = h.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: layer(a)[0], (hg,), eps=1e-6, atol=1e-6)
+    with pytest.raises(RnnaiError, match="pre_norm"):
+        SRWMLayer(6, num_heads=2, layer_norm=False, pre_norm=True)
+
+
 def test_layer_time_major_and_gradients_reach_W0() -> None:
     torch.manual_seed(2)
     layer = SRWMLayer(4, num_heads=2, batch_first=False)

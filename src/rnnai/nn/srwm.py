@@ -24,6 +24,12 @@ Multi-head layer (`SRWMLayer`, the authors' layer): the input h_t (d_model = hea
 split into heads, each head runs its own SRWM with d_in = d_out = d_head (softmax on the head's
 input slice), the heads' outputs are concatenated and projected, W_o, back to d_model, and added to
 the input: out_t = LayerNorm(h_t) + W_o [y_t^1, ..., y_t^H] (``layer_norm=False``: h_t + ...).
+``pre_norm=True`` (ours, not the authors' layer) moves the LayerNorm onto the SRWM's input, as in
+a pre-norm Transformer block: the heads read LayerNorm(h_t) and out_t = h_t + W_o [...]. This
+fixes the scale of x_t in Eq. 1 at about 1 whatever the scale of h_t; with small h_t (the
+residual stream of a freshly initialised network) phi(q_t) and phi(k_t) start nearly uniform,
+the stored values W (phi(q) - phi(k)) and their read-out phi(k_s) . x_t are both small, and
+training can sit on a long plateau at chance (measured in `memory.srwm_fewshot`).
 Each head's initial matrix W_0 is a learned parameter, N(0, 1/d_head) (std 1/sqrt(d_head)),
 except the beta rows, N(beta_init, 1/d_head) with beta_init = -1 as in the authors' code.
 
@@ -352,13 +358,16 @@ class SRWMLayer(nn.Module):
 
     Per head h: x_t^h = softmax(h_t^h) (the head's slice of the input), y_t^h from Eqs. 1-4 with
     the head's own W; out_t = LayerNorm(h_t) + W_o [y_t^1, ..., y_t^H] (``layer_norm=False``:
-    h_t + W_o [...]). See the module docstring for the initialisation.
+    h_t + W_o [...]; ``pre_norm=True``: the heads read LayerNorm(h_t) and out_t = h_t +
+    W_o [...]). See the module docstring for the initialisation.
 
     Args:
         d_model: H_in = num_heads * d_head, the size of h_t and of the output.
         num_heads: Number of heads (must divide d_model).
         num_betas: 1 or 4 learning rates per head (4: the authors' code).
         layer_norm: LayerNorm on the residual branch's input, as the authors' layer.
+        pre_norm: Put the LayerNorm on the SRWM's input instead (out = h + W_o y(LayerNorm(h)));
+            needs ``layer_norm=True``. Not in the authors' layer (module docstring).
         input_softmax: Softmax on each head's input slice (phi(x_t) of Eq. 1), as the authors'
             reference loop; their few-shot models run without it (False).
         beta_init: Mean of the initial beta rows (sigma(-1) = 0.27, the reference loop; their
@@ -380,6 +389,7 @@ class SRWMLayer(nn.Module):
         num_heads: int = 1,
         num_betas: int = 4,
         layer_norm: bool = True,
+        pre_norm: bool = False,
         input_softmax: bool = True,
         beta_init: float = -1.0,
         mode: str = "efficient",
@@ -396,6 +406,9 @@ class SRWMLayer(nn.Module):
             raise RnnaiError(f"SRWMLayer expected mode 'efficient' or 'autograd', got {mode!r}")
         if num_betas not in (1, 4):
             raise RnnaiError(f"SRWMLayer expected num_betas 1 or 4, got {num_betas!r}")
+        if pre_norm and not layer_norm:
+            raise RnnaiError("SRWMLayer expected layer_norm=True with pre_norm=True, got False")
+        self.pre_norm = pre_norm
         self.d_model, self.num_heads = d_model, num_heads
         self.d_head = d_model // num_heads
         self.num_betas, self.mode, self.checkpoint_every = num_betas, mode, checkpoint_every
@@ -424,7 +437,8 @@ class SRWMLayer(nn.Module):
         want = (N, H, self.W0.shape[1], d)
         if state is not None and tuple(state.shape) != want:
             raise RnnaiError(f"SRWMLayer expected state of shape {want}, got {tuple(state.shape)}")
-        x = h.view(N, L, H, d).transpose(1, 2)  # (N, H, L, d)
+        normed = self.norm(h) if self.norm is not None else h
+        x = (normed if self.pre_norm else h).view(N, L, H, d).transpose(1, 2)  # (N, H, L, d)
         if self.input_softmax:
             x = torch.softmax(x, dim=-1)
         W0 = self.W0.unsqueeze(0) if state is None else state  # (1 or N, H, D, d)
@@ -437,7 +451,7 @@ class SRWMLayer(nn.Module):
             checkpoint_every=self.checkpoint_every,
         )  # (N, H, L, d), (N, H, D, d)
         out = self.out(y.transpose(1, 2).reshape(N, L, H * d))  # (N, L, H_in)
-        out = (self.norm(h) if self.norm is not None else h) + out
+        out = (h if self.pre_norm else normed) + out
         return (out if self.batch_first else out.transpose(0, 1)), W
 
     def extra_repr(self) -> str:
