@@ -62,6 +62,23 @@ def test_scenes_hold_one_cross_and_starts_lie_in_the_periphery() -> None:
     torch.testing.assert_close(mean_x, centres[:, 0])
 
 
+def test_the_distractor_is_a_square_clear_of_the_target() -> None:
+    gen = torch.Generator().manual_seed(3)
+    scenes, centres, _ = make_scenes(100, scene=48, target=9, start_radius=14.0, min_start=4.0,
+                                     generator=gen, distractor=True)  # fmt: skip
+    cross = float(cross_pattern(9).sum())
+    sums = scenes.sum(dim=(1, 2))
+    assert torch.all((sums == cross + 49) | (sums == cross))
+    assert float((sums == cross + 49).float().mean()) > 0.9
+    # no pixel of the target box was overwritten: the box still holds exactly the cross
+    corner = (centres - 4.5).long()
+    for i in range(100):
+        x0, y0 = corner[i].tolist()
+        box = scenes[i, y0 : y0 + 9, x0 : x0 + 9]
+        assert torch.equal(box, torch.from_numpy(cross_pattern(9)))
+        assert float(scenes[i, max(y0 - 1, 0) : y0 + 10, max(x0 - 1, 0) : x0 + 10].sum()) == cross
+
+
 def test_desired_input_is_what_the_fovea_sees_centred_on_any_target() -> None:
     net = FoveaNetConfig(size=4, scales=3)
     d = desired_input(net, scene=48, target=9)
