@@ -197,7 +197,7 @@ def test_inits_draw_from_the_generator_within_their_bounds() -> None:
     b = torch.nn.Linear(3, 3)
     uniform_init_(a, 0.05, torch.Generator().manual_seed(1))
     uniform_init_(b, 0.05, torch.Generator().manual_seed(1))
-    assert torch.equal(a.weight, b.weight) and float(a.weight.abs().max()) <= 0.05
+    assert torch.equal(a.weight, b.weight) and float(a.weight.detach().abs().max()) <= 0.05
 
 
 def _fit(
