@@ -318,7 +318,9 @@ def model_loss(
 
     Args:
         model: M.
-        obs, act, next_obs: (N, L, .) recorded x_t, a_t, x_{t+1}.
+        obs: (N, L, .) recorded x_t.
+        act: (N, L, .) recorded a_t.
+        next_obs: (N, L, .) recorded x_{t+1}.
         reward: (N, L) recorded r_{t+1} (1 alive / 0 failed when ``binary``).
         mask: (N, L) bool, True on recorded steps.
         binary: Logistic loss on the reinforcement logit instead of the squared error.

@@ -366,7 +366,9 @@ def mdn_nll(
 
     Args:
         z_next: (..., Z) targets.
-        log_pi, mu, log_sigma: (..., Z, K) mixture parameters (log_pi normalized over K).
+        log_pi: (..., Z, K) log mixture weights (normalized over K).
+        mu: (..., Z, K) component means.
+        log_sigma: (..., Z, K) component log standard deviations.
 
     Returns:
         A scalar.
@@ -391,7 +393,9 @@ def sample_mdn(
     likely component's mean.
 
     Args:
-        log_pi, mu, log_sigma: (N, Z, K).
+        log_pi: (N, Z, K) log mixture weights.
+        mu: (N, Z, K) component means.
+        log_sigma: (N, Z, K) component log standard deviations.
         tau: Temperature (>= 0).
         uniform: (N, Z) in [0, 1).
         normal: (N, Z) standard normal.
@@ -800,7 +804,8 @@ def mdn_epoch(
         model: M.
         optimizer: Its optimizer.
         data: The episodes.
-        mu, logvar: V's posterior of every frame (T, Z).
+        mu: V's posterior mean of every frame (T, Z).
+        logvar: V's posterior log variance of every frame (T, Z).
         seq_len: Steps per window.
         batch: Windows per minibatch.
         generator: Order and z samples.

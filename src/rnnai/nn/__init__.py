@@ -19,7 +19,8 @@ re-exported here, so that ``rnnai.nn.srwm`` stays the module.
 Every variant of `rnnai.nn.lstm` (the 1997 LSTM, forget gates, peepholes, Greff et al.'s eight
 one-change variants) runs in both modules with the same parameters; `LSTM` is a drop-in for
 `torch.nn.LSTM` and `LSTMCell` for `torch.nn.LSTMCell`. The equations, the papers and the form of
-the recurrent state are in `rnnai.nn.lstm`'s docstring.
+the recurrent state are in `rnnai.nn.lstm`'s docstring. `rnnai.nn.lstm_online` trains the
+papers' small nets online, the 1997-2002 way (truncated RTRL traces, numba), batch 1.
 
 Examples:
     >>> import torch
@@ -63,6 +64,7 @@ from rnnai.nn.highway import (
     PlainLayer,
 )
 from rnnai.nn.lstm import ACTIVATIONS, LSTM, VARIANTS, LSTMCell, LSTMVariant, get_variant
+from rnnai.nn.lstm_online import OnlineLSTM, OnlineLSTMConfig
 from rnnai.nn.mdlstm import MDLSTM, PyraMiDLSTM
 from rnnai.nn.meta_lstm import MetaLSTM, QuadraticFamily, error_curve, quadratic_episodes
 from rnnai.nn.mpcnn import (
@@ -119,6 +121,8 @@ __all__ = [
     "error_curve",
     "quadratic_episodes",
     "srwm_step",
+    "OnlineLSTM",
+    "OnlineLSTMConfig",
     "SelfReferentialNet1993",
     "PyraMiDLSTM",
     "delta_rule",

@@ -60,36 +60,8 @@ the softmax to q_t and k_t and the sigmoid to beta_t itself, as Eqs. 2-4 here. D
 layer output is left to the caller. The code is device-agnostic (CPU and CUDA); no custom
 kernel.
 
-Schmidhuber's 1993 self-referential weight matrix (J. Schmidhuber, "A 'self-referential' weight
-matrix", ICANN '93, pp. 446-451; also "An 'introspective' network that can learn to run its own
-weight change algorithm", ANN '93, pp. 191-194) is not implemented here, because its
-weight-modification equation could not be established. What its text, as far as we could read
-it (the paper's HTML version, people.idsia.ch/~juergen/selfref/, and a LaTeX transcription of
-its Sec. 2), states:
-
-* architecture: every input unit is connected to every non-input unit and every non-input unit
-  to every non-input unit (n_conn connections, weights w_ij randomly initialised); special input
-  units ``eval`` receive performance information; each connection has an address adr(w_ij),
-  e.g. a binary code; ceil(log2 n_conn) special "analyzing" output units ``ana`` say which
-  connection is read next; a special input unit ``val`` receives the weight read; special
-  "modifying" units ``mod`` address the connection to be changed, and a special output unit
-  Delta gives the change;
-* timing: the input sequence has n_time = n_s n_r steps, each input pattern held for n_r steps
-  so that the net can run n_r steps of processing (weight changes included) per pattern;
-* dynamics: net_{y_k}(1) = 0, y_k(t) = f_{y_k}(net_{y_k}(t)) and, for t > 1,
-  net_{y_k}(t) = sum_l w_{y_k l}(t - 1) l(t - 1)                                    (1993 Eq. 1)
-  val(1) = 0, val(t + 1) = sum_{i,j} g[||ana(t) - adr(w_ij)||^2] w_ij(t)              (1993 Eq. 2)
-  with g differentiable, in [0, 1], "a narrow peak at 1 around the origin" (it picks out one
-  connection without cross-talk);
-* the modification: "The network can quickly modify its current weights using mod(t) and
-  Delta(t) according to, for all t >= 1: w_ij(t + 1) = w_ij(t ...": every copy of the text we
-  found breaks off inside this equation (1993 Eq. 3), and neither Irie et al. 2022 nor their
-  code restates it. The objective (an error summed over time, fed back through the eval units)
-  and the learning algorithm (an exact gradient, O(n_conn log n_conn) operations per step by the
-  abstract) are not in the parts we read either.
-
-The obvious analogue of Eq. 2, w_ij(t + 1) = w_ij(t) + Delta(t) g[||mod(t) - adr(w_ij)||^2], is
-our guess, not the paper's equation, so it is not implemented as the 1993 design.
+Schmidhuber's 1993 self-referential weight matrix is `rnnai.nn.srwm1993` (its docstring says how
+its weight-modification equation was established from the paper's own derivative).
 
 Examples:
     >>> import torch
