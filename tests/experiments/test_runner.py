@@ -433,6 +433,8 @@ def test_every_experiment_that_uses_workers_declares_it():
         if exp.uses_workers:
             declared.add(exp.name)
     assert declared == {
+        "agents.world_models_carracing",
+        "agents.world_models_dream",
         "evolution.cns_driving",
         "evolution.cns_octopus",
         "evolution.pole_3d",
