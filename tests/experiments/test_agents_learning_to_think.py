@@ -20,6 +20,7 @@ from rnnai.experiments.agents_learning_to_think import (
     train_world_model,
 )
 from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 NAME = "agents.learning_to_think"
 
@@ -80,25 +81,16 @@ def test_a_killed_run_resumes_with_the_same_result(tmp_path: Path) -> None:
     exp = get_experiment(NAME)
     cfg = exp.config("smoke")
 
-    def ctx(out: Path) -> RunContext:
+    def ctx(out: Path, checkpointer: KillingCheckpointer | None = None) -> RunContext:
         out.mkdir(exist_ok=True)
-        return RunContext(name=exp.name, scale="smoke", seed=0, out_dir=out, config=cfg)
+        return RunContext(name=exp.name, scale="smoke", seed=0, out_dir=out, config=cfg,
+                          checkpointer=checkpointer)  # type: ignore[arg-type]
 
     full = exp.run(ctx(tmp_path / "full")).metrics
-
-    class Killed(Exception):
-        pass
-
-    killed = ctx(tmp_path / "killed")
-    save = killed.checkpointer.save
-
-    def save_then_die(tensors, state) -> None:  # type: ignore[no-untyped-def]
-        save(tensors, state)
-        raise Killed
-
-    killed.checkpointer.save = save_then_die  # type: ignore[method-assign]
+    fingerprint = {"experiment": exp.name, "scale": "smoke", "seed": 0}
+    killer = KillingCheckpointer(tmp_path / "killed" / "checkpoint.safetensors", fingerprint, 1)
     with pytest.raises(Killed):
-        exp.run(killed)
+        exp.run(ctx(tmp_path / "killed", killer))
     assert exp.run(ctx(tmp_path / "killed")).metrics == full
 
 

@@ -24,6 +24,7 @@ from rnnai.experiments.agents_world_model_1990 import (
     world_model_judgement,
 )
 from rnnai.runtime.errors import RnnaiError
+from rnnai.runtime.testing import Killed, KillingCheckpointer
 
 NAME = "agents.world_model_1990"
 
@@ -110,25 +111,16 @@ def test_a_killed_run_resumes_with_the_same_result(tmp_path: Path) -> None:
     exp = get_experiment(NAME)
     cfg = {**exp.config("smoke"), "seeds": 2}
 
-    def ctx(out: Path) -> RunContext:
+    def ctx(out: Path, checkpointer: KillingCheckpointer | None = None) -> RunContext:
         out.mkdir(exist_ok=True)
-        return RunContext(name=exp.name, scale="smoke", seed=0, out_dir=out, config=cfg)
+        return RunContext(name=exp.name, scale="smoke", seed=0, out_dir=out, config=cfg,
+                          checkpointer=checkpointer)  # type: ignore[arg-type]
 
     full = exp.run(ctx(tmp_path / "full")).metrics
-
-    class Killed(Exception):
-        pass
-
-    killed = ctx(tmp_path / "killed")
-    save = killed.checkpointer.save
-
-    def save_then_die(tensors, state) -> None:  # type: ignore[no-untyped-def]
-        save(tensors, state)
-        raise Killed
-
-    killed.checkpointer.save = save_then_die  # type: ignore[method-assign]
+    fingerprint = {"experiment": exp.name, "scale": "smoke", "seed": 0}
+    killer = KillingCheckpointer(tmp_path / "killed" / "checkpoint.safetensors", fingerprint, 1)
     with pytest.raises(Killed):
-        exp.run(killed)
+        exp.run(ctx(tmp_path / "killed", killer))
     assert exp.run(ctx(tmp_path / "killed")).metrics == full
 
 

@@ -80,7 +80,14 @@ from torch import Tensor, nn
 
 from rnnai.runtime.errors import RnnaiError
 
-__all__ = ["SRWM1993Output", "SelfReferentialNet1993", "address_bits", "hold", "srwm1993_layout"]
+__all__ = [
+    "SRWM1993Layout",
+    "SRWM1993Output",
+    "SelfReferentialNet1993",
+    "address_bits",
+    "hold",
+    "srwm1993_layout",
+]
 
 
 @dataclass(frozen=True)
